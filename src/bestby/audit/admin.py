@@ -1,0 +1,20 @@
+from django.contrib import admin
+
+from bestby.audit.models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditAdmin(admin.ModelAdmin):
+    """The audit log is read-only everywhere, the admin included."""
+
+    list_display = ("at", "by", "action", "object_type", "object_id", "reason")
+    list_filter = ("action", "object_type")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

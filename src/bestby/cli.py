@@ -1,0 +1,266 @@
+"""The ``bestby`` command: a thin adapter that parses options, calls one service, and shows the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="bestby: the sales pipeline as inventory, with learned best-by dates.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage sign-ins.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $BESTBY_DATABASE_URL, else sqlite in $BESTBY_HOME).", show_default=False)]
+
+
+def setup(db: str | None, *, migrate: bool = True) -> None:
+    """Point Django at the configured database, and bring its schema up to date."""
+    if db:
+        os.environ["BESTBY_DATABASE_URL"] = db
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bestby.settings")
+    from bestby.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if migrate:
+        from django.core.management import call_command
+        from django.db import OperationalError
+
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        except OperationalError as exc:
+            from django.conf import settings
+
+            db_name = settings.DATABASES["default"].get("NAME")
+            err.print(f"[red]Cannot open the database[/red] {db_name}: {exc}\n"
+                      "Check --db / BESTBY_DATABASE_URL, and that the server is running.")
+            raise typer.Exit(2) from None
+
+
+class _Bars:
+    """A Rich progress bar per file, fed by the services' progress callbacks."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, name: str, advance: int, total: int) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=total or None)
+        self.progress.update(self.tasks[name], advance=advance, total=total or None)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False, disable=not err.is_terminal and not os.environ.get("BESTBY_FORCE_PROGRESS"))
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    table = Table(title="Dry run: nothing was written" if report.dry_run else "Imported")
+    for col in ("file", "created", "updated", "unchanged"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for name, c in report.files.items():
+        table.add_row(name, f"{c.created:,}", f"{c.updated:,}", f"{c.unchanged:,}")
+    console.print(table)
+    for note in report.notes:
+        console.print(f"• {note}")
+
+
+def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[str] | None = None) -> None:
+    from bestby.importers.canonical import import_canonical
+    from bestby.importers.problems import ImportFailed
+
+    try:
+        with _progress() as progress:
+            report = import_canonical(folder, dry_run=dry_run, progress=_Bars(progress))
+    except ImportFailed as exc:
+        err.print(f"[red bold]Import refused[/red bold]: {len(exc.problems) + exc.truncated} problem(s); nothing was written.")
+        for p in exc.problems:
+            err.print(f"  {p}", markup=False, highlight=False)
+        if exc.truncated:
+            err.print(f"  ... and {exc.truncated} more")
+        err.print("Fix the file(s) and run the same command again.")
+        raise typer.Exit(1) from None
+    if extra_notes:
+        report.notes[:0] = extra_notes
+    _print_report(report, as_json)
+
+
+@import_app.command("canonical")
+def import_canonical_cmd(
+    folder: Annotated[Path, typer.Argument(help="A FORMAT.md folder of CSV or Parquet files.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and count; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Import a FORMAT.md folder: atomic, idempotent, with counts per file."""
+    setup(db)
+    _run_import(folder, dry_run, as_json)
+
+
+@import_app.command("maven")
+def import_maven_cmd(
+    folder: Annotated[Path, typer.Argument(help="The Maven 'CRM Sales Opportunities' folder (sales_pipeline.csv ...).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and count; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Import the Maven Analytics CRM Sales Opportunities data set."""
+    import tempfile
+
+    from bestby.importers.maven import maven_to_canonical
+
+    setup(db)
+    with tempfile.TemporaryDirectory(prefix="bestby-maven-") as tmp:
+        try:
+            mapped = maven_to_canonical(folder, Path(tmp))
+        except (ValueError, OSError) as exc:
+            err.print(f"[red bold]Import refused[/red bold]: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        _run_import(Path(tmp), dry_run, as_json, extra_notes=mapped.notes)
+
+
+@app.command("export")
+def export_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the FORMAT.md CSV files into.")],
+    db: DbOption = None,
+) -> None:
+    """Write the store as a FORMAT.md folder."""
+    from bestby.exporters import export_canonical
+
+    setup(db)
+    with _progress() as progress:
+        counts = export_canonical(folder, progress=_Bars(progress))
+    table = Table(title=f"Exported to {folder}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(f"{name}.csv", f"{n:,}")
+    console.print(table)
+
+
+@app.command("synth")
+def synth_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the data set into.")],
+    deals: Annotated[int, typer.Option("--deals", min=1, help="Number of deals.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write a realistic, deterministic FORMAT.md data set."""
+    from bestby.synth import write_synth
+
+    if fmt not in ("csv", "parquet"):
+        err.print(f"[red]--format {fmt!r}[/red]: use csv or parquet")
+        raise typer.Exit(2)
+    with _progress() as progress:
+        summary = write_synth(folder, deals=deals, seed=seed, fmt=fmt, progress=_Bars(progress))
+    table = Table(title=f"Synthetic data set in {folder}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, n in summary.counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+
+
+@user_app.command("add")
+def user_add_cmd(
+    email: Annotated[str, typer.Argument(help="E-mail address; also the sign-in name.")],
+    role: Annotated[str, typer.Option("--role", help="rep, manager or admin.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Display name.")] = None,
+    manager: Annotated[Optional[str], typer.Option("--manager", help="E-mail or user id of the manager.")] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help="Team name.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a sign-in; the password comes from $BESTBY_PASSWORD or a prompt."""
+    setup(db)
+    from bestby.people.services import UserError, add_user
+
+    password = os.environ.get("BESTBY_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            err.print("[red]No password[/red]: set BESTBY_PASSWORD or run in a terminal to be prompted.")
+            raise typer.Exit(2)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(email=email, role=role, password=password, name=name or "", manager=manager, team=team or "")
+    except UserError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"Created {user.role} [bold]{user.username}[/bold] (id {user.external_id}).")
+
+
+@app.command("migrate")
+def migrate_cmd(db: DbOption = None) -> None:
+    """Create or update the database schema."""
+    setup(db)
+    console.print("Database schema is up to date.")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Worker threads.")] = 8,
+    db: DbOption = None,
+) -> None:
+    """Serve the web app on the configured database (migrating it first)."""
+    setup(db)
+    _serve(host, port, threads)
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from bestby.wsgi import application
+
+    console.print(f"bestby is serving on [bold]http://{host}:{port}/[/bold]  (Ctrl+C to stop)")
+    waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
+
+
+@app.command("demo")
+def demo_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    deals: Annotated[int, typer.Option("--deals", min=10, help="Deals in the sample workspace.")] = 2_000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after setting up.")] = True,
+    db: DbOption = None,
+) -> None:
+    """Set up a sample workspace (synthetic data, demo sign-ins) and serve it."""
+    setup(db)
+    from bestby.demo import DEMO_PASSWORD, prepare_demo
+
+    with _progress() as progress:
+        info = prepare_demo(deals=deals, progress=_Bars(progress))
+    console.print(info.summary)
+    console.print(f"Sign in as [bold]{info.manager_login}[/bold] (manager) or [bold]{info.admin_login}[/bold] (admin), password [bold]{DEMO_PASSWORD}[/bold]")
+    if serve:
+        _serve(host, port, 8)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,609 @@
+"""Import a FORMAT.md folder into the store: atomic, idempotent, and loud about bad input.
+
+The import runs in three steps:
+
+1. **Read and parse** every file (CSV or Parquet) against ``bestby.format``:
+   required columns and cells, types, enums, duplicate ids. Unknown columns
+   become custom fields and are reported once.
+2. **Resolve and write**, file by file in reference order, inside one
+   transaction: references are resolved against the rows of this import and
+   the rows already stored; a reference to a missing id is a problem. Entities
+   are matched on their id (created, updated or unchanged); events on their
+   full content (created or unchanged).
+3. **Decide**: if any problem was found, the transaction is rolled back and
+   ``ImportFailed`` lists the problems with file, line and column; stored data
+   is exactly as it was. ``dry_run`` always rolls back, after counting.
+
+History stays append-only and automatic: when an import changes the stage or
+expected close date of a stored deal and brings no event for the change, an
+event is appended at import time (marked ``{"recorded_by": "import"}``), and
+nothing already stored is ever rewritten.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from bestby.format import FILE_ORDER, SPECS, FileSpec
+from bestby.importers import bulk
+from bestby.importers.mapping import MAPS, REF_MODELS, FileMap
+from bestby.importers.parse import parser_for
+from bestby.importers.problems import ImportFailed, ProblemCollector
+from bestby.importers.readers import RawTable, find_files, read_table
+from bestby.importers.stages import derive_stages
+
+Progress = Callable[[str, int, int], None]  # (file, rows done now, rows in file)
+
+_MISSING = object()
+DEFAULT_PIPELINE = "default"
+
+
+@dataclass
+class FileCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass
+class ImportReport:
+    files: dict[str, FileCounts] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "files": {k: vars(v) for k, v in self.files.items()},
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class ParsedTable:
+    spec: FileSpec
+    file: str
+    rows: list[list]            # typed values in spec column order (None = empty)
+    customs: list[dict | None]  # unknown columns of each row, non-empty cells only
+    lines: list[int]
+
+    def index(self, column: str) -> int:
+        return self.spec.column_names.index(column)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector, notes: list[str]) -> ParsedTable:
+    """Check the header, parse every cell, and find duplicate ids (step 1)."""
+    missing = [c for c in spec.required if c not in raw.columns]
+    for column in missing:
+        problems.add(raw.file, 1, column, f"required column is missing (the header has: {', '.join(raw.columns)})")
+    known = set(spec.column_names)
+    custom = [(i, c) for i, c in enumerate(raw.columns) if c not in known]
+    if custom:
+        notes.append(f"{raw.file}: kept unknown columns as custom fields: {', '.join(c for _, c in custom)}")
+    plan = [
+        (j, raw.columns.index(col.name), parser_for(col, zone), col.required, col.name)
+        for j, col in enumerate(spec.columns)
+        if col.name in raw.columns
+    ]
+    width = len(spec.columns)
+    rows: list[list] = []
+    customs: list[dict | None] = []
+    add = problems.add
+    for row, line in zip(raw.rows, raw.lines):
+        values: list[Any] = [None] * width
+        for j, i, parse, required, name in plan:
+            cell = row[i]
+            if cell is None or cell == "" or (isinstance(cell, str) and not cell.strip() and parse.__name__ != "parse_str"):
+                if required:
+                    add(raw.file, line, name, "is required but empty")
+                continue
+            try:
+                values[j] = parse(cell)
+            except ValueError as exc:
+                add(raw.file, line, name, str(exc))
+        rows.append(values)
+        extra = {c: (v if isinstance(v, str) else str(v)) for i, c in custom if (v := row[i]) not in (None, "")}
+        customs.append(extra or None)
+    if spec.key and not missing:
+        idx = [spec.column_names.index(k) for k in spec.key]
+        seen: dict[tuple, int] = {}
+        for values, line in zip(rows, raw.lines):
+            key = tuple(values[i] for i in idx)
+            if None in key:
+                continue
+            first = seen.setdefault(key, line)
+            if first != line:
+                label = ", ".join(f"{k}={v}" for k, v in zip(spec.key, key))
+                add(raw.file, line, spec.key[0], f"duplicate row {label} (first on line {first})")
+    return ParsedTable(spec, raw.file, rows, customs, list(raw.lines))
+
+
+def import_canonical(folder: Path, *, dry_run: bool = False, by=None, progress: Progress | None = None) -> ImportReport:
+    """Import a FORMAT.md folder; raise ImportFailed (changing nothing) on any problem."""
+    folder = Path(folder)
+    problems = ProblemCollector()
+    report = ImportReport(dry_run=dry_run)
+    paths = find_files(folder, problems)
+    problems.raise_if_any()
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    parsed: dict[str, ParsedTable] = {}
+    for name in FILE_ORDER:
+        if name not in paths:
+            continue
+        raw = read_table(paths[name], problems)
+        if raw is None:
+            continue
+        if progress:
+            progress(raw.file, 0, len(raw.rows))
+        parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes)
+    problems.raise_if_any()
+    try:
+        with transaction.atomic():
+            _Writer(parsed, problems, report, progress, by).run()
+            problems.raise_if_any()
+            _audit(folder, report, by)
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return report
+
+
+def _audit(folder: Path, report: ImportReport, by) -> None:
+    from bestby.audit.models import AuditEntry
+
+    AuditEntry.objects.create(
+        at=datetime.now(timezone.utc), by=by, action="import", object_type="import", object_id=folder.name[:120],
+        after={k: vars(v) for k, v in report.files.items()}, reason=f"bestby import canonical {folder}",
+    )
+
+
+class _Writer:
+    """Step 2: resolve references and write file by file (inside the caller's transaction)."""
+
+    def __init__(self, parsed: dict[str, ParsedTable], problems: ProblemCollector, report: ImportReport,
+                 progress: Progress | None, by) -> None:
+        self.parsed = parsed
+        self.problems = problems
+        self.report = report
+        self.progress = progress
+        self.by = by
+        self.now = datetime.now(timezone.utc)
+        self.refs: dict[str, dict[str, int]] = {}
+        self.pipelines: dict[str, int] = {}
+        self.stages: dict[tuple[int, str], tuple[int, str]] = {}  # (pipeline pk, name) -> (stage pk, kind)
+        self.deal_pipeline: dict[int, int] = {}
+        self.changed_deals: dict[int, tuple] = {}  # deal pk -> (old stage pk, old close date)
+
+    # -- references -------------------------------------------------------
+    def ref_map(self, file: str) -> dict[str, int]:
+        if file not in self.refs:
+            from django.apps import apps
+
+            model = apps.get_model(REF_MODELS[file])
+            self.refs[file] = dict(model._base_manager.values_list("external_id", "pk").order_by())
+        return self.refs[file]
+
+    def resolve(self, target: str, value: str | None, file: str, line: int, column: str):
+        if value is None:
+            return None
+        pk = self.ref_map(target).get(value)
+        if pk is None:
+            self.problems.add(file, line, column, f"refers to {target} id {value!r}, which is neither in {target} nor stored")
+            return _MISSING
+        return pk
+
+    # -- the run ------------------------------------------------------------
+    def run(self) -> None:
+        self.load_pipelines()
+        for name in FILE_ORDER:
+            if name == "stages":
+                self.write_stages()
+            elif name in self.parsed:
+                getattr(self, f"write_{name}", self.write_generic)(name)
+        self.reconcile_history()
+        without = self.deals_without_events()
+        if without:
+            self.report.notes.append(
+                f"{without} deals have no stage events; analyses will take created_at as their entry into their current stage"
+            )
+
+    def write_generic(self, name: str) -> None:
+        fmap = MAPS[name]
+        table = self.parsed[name]
+        built = []
+        for values, custom, line in zip(table.rows, table.customs, table.lines):
+            out = []
+            ok = True
+            for col, value in zip(fmap.cols, values):
+                if col.ref and col.ref in REF_MODELS:
+                    value = self.resolve(col.ref, value, table.file, line, col.column)
+                    ok = ok and value is not _MISSING
+                elif value is None and not fmap.model._meta.get_field(col.field).null:
+                    value = ""  # an empty text cell is stored as the empty string
+                out.append(value)
+            if name == "quotas":
+                ok = ok and self.check_quota(out, table.file, line)
+            if ok:
+                out.append(custom or {})
+                built.append((line, out))
+        self.sync(fmap, table.file, built)
+
+    # -- generic match-and-write --------------------------------------------
+    def sync(self, fmap: FileMap, file: str, built: list[tuple[int, list]], *, insert_extra=None,
+             self_ref: str | None = None) -> dict[int, tuple]:
+        """Create, update or leave each built row; return {pk: old values} of updated rows."""
+        model = fmap.model
+        attnames = list(fmap.attnames)
+        counts = self.report.files.setdefault(fmap.file, FileCounts())
+        if fmap.key is None:
+            key_of = lambda vals: tuple(v if not isinstance(v, dict) else tuple(sorted(v.items())) for v in vals)  # noqa: E731
+        else:
+            idx = [attnames.index(k) for k in fmap.key]
+            key_of = lambda vals: tuple(vals[i] for i in idx)  # noqa: E731
+        existing = {}
+        for pk, *vals in bulk.existing_rows(model, attnames):
+            existing[key_of(vals)] = (pk, vals)
+        seen: dict[tuple, int] = {}
+        creates, updates, old = [], [], {}
+        pending_self = []
+        sidx = attnames.index(self_ref) if self_ref else None
+        for line, vals in built:
+            if sidx is not None and isinstance(vals[sidx], _Pending):
+                pending_self.append((key_of(vals), vals[sidx], line))
+                vals[sidx] = None if key_of(vals) not in existing else existing[key_of(vals)][1][sidx]
+            key = key_of(vals)
+            first = seen.setdefault(key, line)
+            if first != line:
+                self.problems.add(file, line, None, f"the same row as line {first}")
+                continue
+            hit = existing.get(key)
+            if hit is None:
+                creates.append(vals)
+            elif list(hit[1]) == list(vals):
+                counts.unchanged += 1
+            else:
+                updates.append((hit[0], vals))
+                old[hit[0]] = tuple(hit[1])
+        if self.problems:
+            return old  # nothing more to learn by writing; the transaction will roll back
+        total = len(built)
+        done = counts.unchanged
+        if self.progress:
+            self.progress(file, done, total)
+        if creates:
+            extra_names = list(insert_extra(None)) if insert_extra else []
+            rows = (vals + list(insert_extra(vals).values()) for vals in creates) if insert_extra else creates
+            step = (lambda n: self.progress(file, n, total)) if self.progress else None
+            counts.created += bulk.insert_rows(model, attnames + extra_names, rows, on_batch=step)
+        counts.updated += bulk.update_rows(model, attnames, updates)
+        if self.progress and updates:
+            self.progress(file, len(updates), total)
+        if fmap.file in REF_MODELS:
+            self.refs.pop(fmap.file, None)
+        if pending_self:
+            pks = {key_of(vals): pk for pk, *vals in bulk.existing_rows(model, attnames)}
+            target_map = self.ref_map(fmap.file)
+            fixes = []
+            for key, pending, line in pending_self:
+                target = target_map.get(pending.value)
+                if target is None:
+                    self.problems.add(file, line, pending.column, f"refers to {fmap.file} id {pending.value!r}, which is neither in {fmap.file} nor stored")
+                else:
+                    fixes.append((pks[key], [target]))
+            bulk.update_rows(model, [self_ref], fixes)
+        return old
+
+    # -- users ----------------------------------------------------------------
+    def write_users(self, name: str) -> None:
+        self._write_self_referencing(name, "manager_id", "manager_id", {
+            "username": lambda vals: vals[0],
+            "password": lambda vals: make_password(None),
+            "date_joined": lambda vals: self.now,
+            "is_staff": lambda vals: vals[3] == "admin",
+        })
+
+    def write_accounts(self, name: str) -> None:
+        self._write_self_referencing(name, "parent_id", "parent_account_id", None)
+
+    def _write_self_referencing(self, name: str, attname: str, column: str, extra: dict | None) -> None:
+        fmap = MAPS[name]
+        table = self.parsed[name]
+        own_ids = {values[0] for values in table.rows}
+        stored = self.ref_map(name)
+        built = []
+        for values, custom, line in zip(table.rows, table.customs, table.lines):
+            out, ok = [], True
+            for col, value in zip(fmap.cols, values):
+                if col.attname == attname and value is not None:
+                    if value in stored:
+                        value = stored[value]
+                    elif value in own_ids:
+                        value = _Pending(value, column)
+                    else:
+                        self.problems.add(table.file, line, column, f"refers to {name} id {value!r}, which is neither in {name} nor stored")
+                        ok = False
+                elif col.ref and col.ref in REF_MODELS:
+                    value = self.resolve(col.ref, value, table.file, line, col.column)
+                    ok = ok and value is not _MISSING
+                elif value is None and not fmap.model._meta.get_field(col.field).null:
+                    value = ""
+                out.append(value)
+            if ok:
+                out.append(custom or {})
+                built.append((line, out))
+        insert_extra = None
+        if extra:
+            def insert_extra(vals, _extra=extra):
+                return {k: f(vals) for k, f in _extra.items()} if vals is not None else dict.fromkeys(_extra)
+        self.sync(fmap, table.file, built, insert_extra=insert_extra, self_ref=attname)
+
+    # -- pipelines and stages ---------------------------------------------------
+    def load_pipelines(self) -> None:
+        from bestby.pipeline.models import Pipeline, Stage
+
+        self.pipelines = dict(Pipeline.objects.values_list("name", "pk"))
+        self.stages = {(p, n): (pk, k) for pk, p, n, k in Stage.objects.values_list("pk", "pipeline_id", "name", "kind")}
+
+    def pipeline_pk(self, name: str, *, create: bool) -> int | None:
+        from bestby.pipeline.models import Pipeline
+
+        if name not in self.pipelines and create:
+            self.pipelines[name] = Pipeline.objects.create(name=name).pk
+            self.report.notes.append(f"pipeline {name!r} created")
+        return self.pipelines.get(name)
+
+    def write_stages(self) -> None:
+        from bestby.pipeline.models import Stage
+
+        if "stages" in self.parsed:
+            table = self.parsed["stages"]
+            built = []
+            for values, custom, line in zip(table.rows, table.customs, table.lines):
+                pipeline, stage, position, kind, probability = values
+                if None in (pipeline, stage, position):
+                    continue
+                if probability is not None and not 0 <= probability <= 1:
+                    self.problems.add(table.file, line, "probability", f"{probability} is not between 0 and 1")
+                    continue
+                built.append((line, [self.pipeline_pk(pipeline, create=True), stage, position, kind or "open", probability, custom or {}]))
+            self.sync(MAPS["stages"], table.file, built)
+        else:
+            self.derive_missing_stages()
+        self.load_pipelines()
+
+    def derive_missing_stages(self) -> None:
+        """No stages file: add the stages seen in deals and stage_events that the store lacks."""
+        from bestby.pipeline.models import Stage
+
+        deals = self.parsed.get("deals")
+        events = self.parsed.get("stage_events")
+        if deals is None:
+            return
+        di = {c: deals.index(c) for c in ("deal_id", "pipeline", "stage", "status")}
+        pipeline_of = {row[di["deal_id"]]: row[di["pipeline"]] or DEFAULT_PIPELINE for row in deals.rows}
+        seen: dict[str, list[str]] = defaultdict(list)
+        statuses: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        if events is not None:
+            ei = {c: events.index(c) for c in ("deal_id", "to_stage", "from_stage")}
+            stored_pipeline = None
+            for row in events.rows:
+                p = pipeline_of.get(row[ei["deal_id"]])
+                if p is None:
+                    if stored_pipeline is None:
+                        from bestby.pipeline.models import Deal
+
+                        stored_pipeline = dict(Deal.objects.values_list("external_id", "pipeline__name"))
+                    p = stored_pipeline.get(row[ei["deal_id"]])
+                if p is None:
+                    continue  # the missing deal is reported when the events are written
+                for col in ("from_stage", "to_stage"):
+                    if row[ei[col]]:
+                        seen[p].append(row[ei[col]])
+        for row in deals.rows:
+            p = row[di["pipeline"]] or DEFAULT_PIPELINE
+            if row[di["stage"]]:
+                seen[p].append(row[di["stage"]])
+                if row[di["status"]]:
+                    statuses[p][row[di["stage"]]].add(row[di["status"]])
+        for pipeline, names in seen.items():
+            ppk = self.pipeline_pk(pipeline, create=True)
+            known = {n for (p, n) in self.stages if p == ppk}
+            derived = derive_stages(names, statuses[pipeline])
+            start = max((s.position for s in Stage.objects.filter(pipeline_id=ppk)), default=0)
+            new = [s for s in derived if s.name not in known]
+            if new:
+                bulk.insert_rows(Stage, ["pipeline_id", "name", "position", "kind", "custom"],
+                                 [(ppk, s.name, start + i + 1, s.kind, {}) for i, s in enumerate(new)])
+                self.report.notes.append(
+                    f"no stages file: pipeline {pipeline!r} got the stages seen in the data: "
+                    + ", ".join(f"{s.name} ({s.kind})" for s in new)
+                )
+
+    def stage_pk(self, pipeline_pk: int, name: str, file: str, line: int, column: str):
+        hit = self.stages.get((pipeline_pk, name))
+        if hit is None:
+            names = [n for (p, n) in self.stages if p == pipeline_pk]
+            pname = next((k for k, v in self.pipelines.items() if v == pipeline_pk), "?")
+            self.problems.add(file, line, column, f"stage {name!r} is not a stage of pipeline {pname!r} (its stages: {', '.join(names)})")
+            return None
+        return hit
+
+    # -- deals -------------------------------------------------------------------
+    def write_deals(self, name: str) -> None:
+        table = self.parsed[name]
+        fmap = MAPS[name]
+        idx = {c: table.index(c) for c in table.spec.column_names}
+        last_stage = self.last_event_stage()
+        built = []
+        for values, custom, line in zip(table.rows, table.customs, table.lines):
+            ok = True
+            pname = values[idx["pipeline"]] or DEFAULT_PIPELINE
+            ppk = self.pipelines.get(pname)
+            if ppk is None:
+                self.problems.add(table.file, line, "pipeline", f"pipeline {pname!r} is not in stages and not stored")
+                continue
+            stage_name = values[idx["stage"]] or last_stage.get(values[idx["deal_id"]])
+            if stage_name is None:
+                self.problems.add(table.file, line, "stage", "is empty and no stage event says where the deal is")
+                continue
+            hit = self.stage_pk(ppk, stage_name, table.file, line, "stage")
+            if hit is None:
+                continue
+            stage_pk, kind = hit
+            status = values[idx["status"]] or kind
+            if status != kind:
+                self.problems.add(table.file, line, "status", f"is {status!r} but stage {stage_name!r} is a {kind} stage")
+                ok = False
+            closed_at = values[idx["closed_at"]]
+            if status == "open" and closed_at is not None:
+                self.problems.add(table.file, line, "closed_at", "is set but the deal is open; clear it or set status won/lost")
+                ok = False
+            if status != "open" and closed_at is None:
+                self.problems.add(table.file, line, "closed_at", f"is required when the deal is {status}")
+                ok = False
+            if closed_at is not None and values[idx["created_at"]] is not None and closed_at < values[idx["created_at"]]:
+                self.problems.add(table.file, line, "closed_at", "is before created_at")
+                ok = False
+            out = []
+            for col, value in zip(fmap.cols, values):
+                if col.column == "pipeline":
+                    value = ppk
+                elif col.column == "stage":
+                    value = stage_pk
+                elif col.column == "status":
+                    value = status
+                elif col.ref:
+                    value = self.resolve(col.ref, value, table.file, line, col.column)
+                    ok = ok and value is not _MISSING
+                elif value is None and not fmap.model._meta.get_field(col.field).null:
+                    value = ""
+                out.append(value)
+            if ok:
+                out.append(custom or {})
+                built.append((line, out))
+        attnames = list(fmap.attnames)
+        old = self.sync(fmap, table.file, built)
+        si, ci = attnames.index("stage_id"), attnames.index("close_date")
+        new_by_pk = {}
+        if old:
+            deal_ids = self.ref_map("deals")
+            for _, vals in built:
+                pk = deal_ids.get(vals[0])
+                if pk in old:
+                    new_by_pk[pk] = vals
+        for pk, before in old.items():
+            after = new_by_pk.get(pk)
+            if after and (before[si] != after[si] or before[ci] != after[ci]):
+                self.changed_deals[pk] = (before[si], before[ci], after[si], after[ci])
+
+    def last_event_stage(self) -> dict[str, str]:
+        events = self.parsed.get("stage_events")
+        if events is None:
+            return {}
+        d, a, t = events.index("deal_id"), events.index("at"), events.index("to_stage")
+        last: dict[str, tuple] = {}
+        for row in events.rows:
+            if row[d] and row[a] and (row[d] not in last or row[a] >= last[row[d]][0]):
+                last[row[d]] = (row[a], row[t])
+        return {k: v[1] for k, v in last.items()}
+
+    def deal_pipelines(self) -> dict[int, int]:
+        if not self.deal_pipeline:
+            from bestby.pipeline.models import Deal
+
+            self.deal_pipeline = dict(Deal.objects.values_list("pk", "pipeline_id"))
+        return self.deal_pipeline
+
+    def write_stage_events(self, name: str) -> None:
+        table = self.parsed[name]
+        pipelines = self.deal_pipelines()
+        built = []
+        for (deal, at, to_stage, from_stage), custom, line in zip(table.rows, table.customs, table.lines):
+            deal_pk = self.resolve("deals", deal, table.file, line, "deal_id")
+            if deal_pk is _MISSING or deal_pk is None:
+                continue
+            ppk = pipelines[deal_pk]
+            to_hit = self.stage_pk(ppk, to_stage, table.file, line, "to_stage")
+            from_hit = self.stage_pk(ppk, from_stage, table.file, line, "from_stage") if from_stage else (None, None)
+            if to_hit is None or from_hit is None:
+                continue
+            built.append((line, [deal_pk, at, to_hit[0], from_hit[0], custom or {}]))
+        self.sync(MAPS[name], table.file, built)
+
+    def write_close_date_events(self, name: str) -> None:
+        self.write_generic(name)
+
+    def check_quota(self, out: list, file: str, line: int) -> bool:
+        owner, start, end = out[0], out[1], out[2]
+        ok = True
+        if owner.startswith("team:"):
+            if not owner[5:].strip():
+                self.problems.add(file, line, "owner_id", "team:NAME needs a team name")
+                ok = False
+        elif owner not in self.ref_map("users"):
+            self.problems.add(file, line, "owner_id", f"refers to users id {owner!r}, which is neither in users nor stored (use team:NAME for a team goal)")
+            ok = False
+        if start and end and end < start:
+            self.problems.add(file, line, "period_end", "is before period_start")
+            ok = False
+        return ok
+
+    # -- automatic history ------------------------------------------------------
+    def reconcile_history(self) -> None:
+        """Append the events an update implies and the import did not bring (see module doc)."""
+        if not self.changed_deals or self.problems:
+            return
+        from bestby.pipeline.models import CloseDateEvent, StageEvent
+
+        pks = list(self.changed_deals)
+        last_stage, last_close = {}, {}
+        for deal_id, to_stage in StageEvent.objects.filter(deal_id__in=pks).order_by("at", "id").values_list("deal_id", "to_stage_id"):
+            last_stage[deal_id] = to_stage
+        for deal_id, new in CloseDateEvent.objects.filter(deal_id__in=pks).order_by("at", "id").values_list("deal_id", "new_close_date"):
+            last_close[deal_id] = new
+        stage_rows, close_rows = [], []
+        marker = {"recorded_by": "import"}
+        for pk, (old_stage, old_close, new_stage, new_close) in self.changed_deals.items():
+            if old_stage != new_stage and last_stage.get(pk) != new_stage:
+                stage_rows.append((pk, self.now, new_stage, old_stage, self.by.pk if self.by else None, marker))
+            if old_close != new_close and new_close is not None and last_close.get(pk) != new_close:
+                close_rows.append((pk, self.now, new_close, old_close, self.by.pk if self.by else None, marker))
+        if stage_rows:
+            bulk.insert_rows(StageEvent, ["deal_id", "at", "to_stage_id", "from_stage_id", "by_id", "custom"], stage_rows)
+            self.report.notes.append(f"{len(stage_rows)} stage changes had no event in the import; recorded them as of now")
+        if close_rows:
+            bulk.insert_rows(CloseDateEvent, ["deal_id", "at", "new_close_date", "old_close_date", "by_id", "custom"], close_rows)
+            self.report.notes.append(f"{len(close_rows)} close-date changes had no event in the import; recorded them as of now")
+
+    def deals_without_events(self) -> int:
+        if "deals" not in self.parsed or self.problems:
+            return 0
+        from bestby.pipeline.models import Deal
+
+        return Deal.objects.filter(stage_events__isnull=True).count()
+
+
+@dataclass
+class _Pending:
+    """A self-reference to a row created by this same import, resolved after insert."""
+
+    value: str
+    column: str

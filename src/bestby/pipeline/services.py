@@ -1,0 +1,147 @@
+"""Use cases that change deals. The only code that writes deals outside imports.
+
+Every change of stage or expected close date appends the matching event,
+winning or losing sets ``closed_at`` (re-opening clears it), every change is
+written to the audit log, and each edit bumps ``version`` so that an edit
+based on an old copy is refused (optimistic concurrency) rather than lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from bestby.audit.services import record
+from bestby.pipeline.models import CloseDateEvent, Deal, DealStatus, Pipeline, Stage, StageEvent
+
+
+class DealError(ValueError):
+    """The change was refused; the message names the field."""
+
+
+class StaleEdit(DealError):
+    """The deal changed since the editor loaded it."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def snapshot(deal: Deal) -> dict:
+    """The audited fields of a deal, as JSON-ready values."""
+    return {
+        "stage": deal.stage.name if deal.stage_id else None,
+        "status": deal.status,
+        "close_date": deal.close_date.isoformat() if deal.close_date else None,
+        "closed_at": deal.closed_at.isoformat() if deal.closed_at else None,
+        "amount": str(deal.amount) if deal.amount is not None else None,
+        "name": deal.name,
+        "owner": deal.owner.external_id if deal.owner_id else None,
+        "lost_reason": deal.lost_reason,
+        "version": deal.version,
+    }
+
+
+@transaction.atomic
+def create_deal(*, external_id: str, pipeline: Pipeline, stage: Stage, by=None, name: str = "", owner=None,
+                account=None, amount: Decimal | None = None, close_date: date | None = None,
+                at: datetime | None = None, source: str = "", product=None) -> Deal:
+    """Create a deal in ``stage``, with its entry event and its first close date."""
+    at = at or _now()
+    if stage.pipeline_id != pipeline.pk:
+        raise DealError(f"stage: {stage.name!r} is not a stage of pipeline {pipeline.name!r}")
+    if Deal.objects.filter(external_id=external_id).exists():
+        raise DealError(f"external_id: a deal {external_id!r} already exists")
+    status = stage.kind
+    deal = Deal.objects.create(
+        external_id=external_id, pipeline=pipeline, stage=stage, status=status, name=name, owner=owner,
+        account=account, amount=amount, close_date=close_date, created_at=at, source=source, product=product,
+        closed_at=at if status != DealStatus.OPEN else None,
+    )
+    StageEvent.objects.create(deal=deal, at=at, to_stage=stage, from_stage=None, by=by)
+    if close_date is not None:
+        CloseDateEvent.objects.create(deal=deal, at=at, new_close_date=close_date, old_close_date=None, by=by)
+    record(by=by, action="deal.create", obj=deal, before=None, after=snapshot(deal), at=at)
+    return deal
+
+
+def _lock(deal: Deal, expected_version: int | None) -> Deal:
+    fresh = Deal.objects.select_for_update().select_related("stage", "owner").get(pk=deal.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise StaleEdit(
+            f"version: the deal was changed by someone else (now version {fresh.version}, "
+            f"your copy is version {expected_version}); reload it and apply your change again"
+        )
+    return fresh
+
+
+@transaction.atomic
+def move_deal(*, deal: Deal, to_stage: Stage, by=None, at: datetime | None = None, reason: str = "",
+              lost_reason: str = "", expected_version: int | None = None) -> Deal:
+    """Move a deal to another stage of its pipeline; record the event and audit it."""
+    at = at or _now()
+    deal = _lock(deal, expected_version)
+    if to_stage.pipeline_id != deal.pipeline_id:
+        raise DealError(f"stage: {to_stage.name!r} is not a stage of this deal's pipeline")
+    if to_stage.pk == deal.stage_id:
+        return deal
+    last = deal.stage_events.order_by("-at", "-id").values_list("at", flat=True).first()
+    if last is not None and at < last:
+        raise DealError("at: a stage change cannot be dated before the deal's last stage change")
+    before = snapshot(deal)
+    StageEvent.objects.create(deal=deal, at=at, to_stage=to_stage, from_stage=deal.stage, by=by)
+    deal.stage = to_stage
+    deal.status = to_stage.kind
+    deal.closed_at = at if to_stage.kind != DealStatus.OPEN else None
+    if to_stage.kind == DealStatus.LOST:
+        deal.lost_reason = lost_reason or deal.lost_reason
+    elif lost_reason:
+        raise DealError("lost_reason: only a lost deal has a lost reason")
+    else:
+        deal.lost_reason = ""
+    _save(deal)
+    record(by=by, action="deal.move", obj=deal, before=before, after=snapshot(deal), reason=reason, at=at)
+    return deal
+
+
+@transaction.atomic
+def change_close_date(*, deal: Deal, close_date: date, by=None, at: datetime | None = None, reason: str = "",
+                      expected_version: int | None = None) -> Deal:
+    """Change the expected close date; record the event (a push when it moves later) and audit it."""
+    at = at or _now()
+    deal = _lock(deal, expected_version)
+    if close_date == deal.close_date:
+        return deal
+    before = snapshot(deal)
+    CloseDateEvent.objects.create(deal=deal, at=at, new_close_date=close_date, old_close_date=deal.close_date, by=by)
+    deal.close_date = close_date
+    _save(deal)
+    record(by=by, action="deal.close_date", obj=deal, before=before, after=snapshot(deal), reason=reason, at=at)
+    return deal
+
+
+@transaction.atomic
+def update_deal(*, deal: Deal, by=None, expected_version: int | None = None, reason: str = "", **changes) -> Deal:
+    """Change plain fields (name, amount, owner, account, product, source); stage and dates have their own use cases."""
+    allowed = {"name", "amount", "owner", "account", "product", "source", "currency"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DealError(f"{sorted(unknown)[0]}: change it with move_deal or change_close_date, not update_deal")
+    deal = _lock(deal, expected_version)
+    before = snapshot(deal)
+    for key, value in changes.items():
+        setattr(deal, key, value)
+    if deal.amount is not None and deal.amount < 0:
+        raise DealError("amount: must not be negative")
+    _save(deal)
+    record(by=by, action="deal.update", obj=deal, before=before, after=snapshot(deal), reason=reason)
+    return deal
+
+
+def _save(deal: Deal) -> None:
+    deal.version = F("version") + 1
+    deal.save()
+    deal.refresh_from_db(fields=["version"])
