@@ -248,12 +248,17 @@ def demo_cmd(
 ) -> None:
     """Set up a sample workspace (synthetic data, demo sign-ins) and serve it."""
     setup(db)
-    from bestby.demo import DEMO_PASSWORD, prepare_demo
+    from bestby.demo import prepare_demo
 
     with _progress() as progress:
         info = prepare_demo(deals=deals, progress=_Bars(progress))
     console.print(info.summary)
-    console.print(f"Sign in as [bold]{info.manager_login}[/bold] (manager) or [bold]{info.admin_login}[/bold] (admin), password [bold]{DEMO_PASSWORD}[/bold]")
+    console.print(
+        f"Demo sign-in at http://{host}:{port}/ : [bold]{info.manager_login}[/bold] (manager), "
+        f"[bold]{info.rep_login}[/bold] (rep) or [bold]{info.admin_login}[/bold] (admin, also /admin/); "
+        f"password [bold]{info.password}[/bold]",
+        highlight=False,
+    )
     if serve:
         _serve(host, port, 8)
 

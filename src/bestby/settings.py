@@ -96,7 +96,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = CONFIG.home / ".bestby" / "static"
+STATIC_ROOT = None  # nothing to collect: WhiteNoise serves from the package
 # Static files come from the installed package through WhiteNoise's finders, so
 # `bestby serve` needs no collectstatic step and no CDN.
 WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,83 @@
+"""The sample workspace behind `bestby demo` (and `make demo`).
+
+The package generates its sample data with ``bestby.synth`` (nothing is
+downloaded and ``../shared`` is not needed), imports it, and prepares three
+sign-ins: ``admin`` (admin), one manager and one rep of the synthetic team.
+The demo password comes from ``BESTBY_DEMO_PASSWORD``; when that is not set,
+one is generated on first run and kept in ``$BESTBY_HOME/demo_password``
+(mode 0600), so it is never in the repository. Running it again is safe: the
+data set is regenerated only if missing and the import is idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from bestby.importers.canonical import import_canonical
+from bestby.people.models import Role, User
+from bestby.synth import write_synth
+
+DEMO_SEED = 7
+
+
+def demo_password(home: Path | None = None) -> str:
+    """The demo sign-ins' password (see module doc)."""
+    if os.environ.get("BESTBY_DEMO_PASSWORD"):
+        return os.environ["BESTBY_DEMO_PASSWORD"]
+    home = home or settings.CONFIG.home
+    path = home / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    password = "demo-" + secrets.token_urlsafe(9)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    return password
+
+
+@dataclass
+class DemoInfo:
+    summary: str
+    admin_login: str
+    manager_login: str
+    rep_login: str
+    password: str
+
+
+def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None) -> DemoInfo:
+    """Generate (if needed) and import the sample workspace, and set up its sign-ins."""
+    home = home or settings.CONFIG.home
+    data = home / ".bestby" / f"demo-data-{deals}"
+    if not (data / "deals.csv").exists():
+        today = datetime.combine(datetime.now(timezone.utc).date(), time())
+        write_synth(data, deals=deals, seed=DEMO_SEED, as_of=today, progress=progress)
+    report = import_canonical(data, progress=progress)
+    password = demo_password(home)
+    with transaction.atomic():
+        admin = User.objects.filter(username="admin").first()
+        if admin is None:
+            admin = User(username="admin", external_id="admin", name="Demo admin", role=Role.ADMIN)
+        admin.is_staff = admin.is_superuser = True
+        admin.set_password(password)
+        admin.save()
+        manager = User.objects.filter(role=Role.MANAGER).exclude(username="admin").order_by("external_id").first()
+        rep = User.objects.filter(role=Role.REP, manager=manager).order_by("external_id").first() if manager else None
+        for user in (manager, rep):
+            if user is not None:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+    created = sum(c.created for c in report.files.values())
+    deals_total = report.files.get("deals")
+    summary = (
+        f"Sample workspace ready in {home}: {deals_total.total if deals_total else 0:,} deals "
+        f"({created:,} rows new in this run)."
+    )
+    return DemoInfo(summary, admin.username, manager.username if manager else "", rep.username if rep else "", password)
