@@ -1,0 +1,86 @@
+"""Benchmark: `bestby import canonical` of a synthetic data set into SQLite and PostgreSQL.
+
+Target (issue 2): 100,000 deals with ~400,000 stage events and ~1,000,000
+touches load in under 60 s into each store on a 2-core machine.
+
+    python bench/bench_import.py [--deals 100000] [--backend sqlite,postgres]
+        [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Each backend gets a fresh, migrated, empty database; the timed part is the
+import command alone (a separate process, as a user would run it), then a
+second import of the same folder, which must report every row unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+BESTBY = [sys.executable, "-m", "bestby.cli"]
+
+
+def run(args: list[str], env: dict) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(BESTBY + args, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode:
+        sys.exit(f"bestby {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return elapsed, proc.stdout
+
+
+def fresh_postgres(url: str, name: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="sqlite,postgres")
+    parser.add_argument("--postgres-url", default=os.environ.get("BESTBY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    opts = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bestby-bench-") as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data"
+        env = dict(os.environ, BESTBY_HOME=str(tmp), DJANGO_SETTINGS_MODULE="bestby.settings")
+        elapsed, _ = run(["synth", str(data), "--deals", str(opts.deals), "--seed", str(opts.seed)], env)
+        sizes = {p.stem: sum(1 for _ in p.open()) - 1 for p in sorted(data.glob("*.csv"))}
+        print(f"synth: {opts.deals:,} deals in {elapsed:.1f} s; rows: "
+              + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+        print(f"{'backend':<10} {'import s':>9} {'rows/s':>10} {'re-import s':>12}  result")
+        total_rows = sum(sizes.values())
+        for backend in opts.backend.split(","):
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            elif backend == "postgres":
+                url = fresh_postgres(opts.postgres_url, "bestby_bench")
+            else:
+                sys.exit(f"--backend: unknown backend {backend!r}; use sqlite and/or postgres")
+            benv = dict(env, BESTBY_DATABASE_URL=url)
+            run(["migrate"], benv)
+            first, out = run(["import", "canonical", str(data), "--json"], benv)
+            report = json.loads(out)
+            created = sum(v["created"] for v in report["files"].values())
+            second, out = run(["import", "canonical", str(data), "--json"], benv)
+            again = json.loads(out)
+            unchanged = all(v["created"] == 0 and v["updated"] == 0 for v in again["files"].values())
+            verdict = "PASS" if first < 60 and created == total_rows and unchanged else "FAIL"
+            print(f"{backend:<10} {first:>9.1f} {created / first:>10,.0f} {second:>12.1f}  {verdict} "
+                  f"({created:,} rows created; second run all unchanged: {unchanged})")
+
+
+if __name__ == "__main__":
+    main()
