@@ -178,7 +178,7 @@ def synth_cmd(
     table = Table(title=f"Synthetic data set in {folder}")
     table.add_column("file")
     table.add_column("rows", justify="right")
-    for name, n in summary.counts.items():
+    for name, n in summary.rows.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
 
