@@ -3,8 +3,9 @@
 The import runs in three steps:
 
 1. **Read and parse** every file (CSV or Parquet) against ``bestby.format``:
-   required columns and cells, types, enums, duplicate ids. Unknown columns
-   become custom fields and are reported once.
+   required columns and cells, types, enums, values the store cannot hold
+   (text too long, too many digits; see ``store_limits``), duplicate ids.
+   Unknown columns become custom fields and are reported once.
 2. **Resolve and write**, file by file in reference order, inside one
    transaction: references are resolved against the rows of this import and
    the rows already stored; a reference to a missing id is a problem. Entities
@@ -88,8 +89,13 @@ class _Rollback(Exception):
     pass
 
 
-def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector, notes: list[str]) -> ParsedTable:
-    """Check the header, parse every cell, and find duplicate ids (step 1)."""
+def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector, notes: list[str],
+                limits: dict[str, Callable[[Any], str | None]] | None = None) -> ParsedTable:
+    """Check the header, parse every cell, and find duplicate ids (step 1).
+
+    ``limits`` (see ``store_limits``) checks each parsed value of a column
+    against what the store can hold and returns a problem message or None.
+    """
     missing = [c for c in spec.required if c not in raw.columns]
     for column in missing:
         problems.add(raw.file, 1, column, f"required column is missing (the header has: {', '.join(raw.columns)})")
@@ -97,8 +103,9 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
     custom = [(i, c) for i, c in enumerate(raw.columns) if c not in known]
     if custom:
         notes.append(f"{raw.file}: kept unknown columns as custom fields: {', '.join(c for _, c in custom)}")
+    limits = limits or {}
     plan = [
-        (j, raw.columns.index(col.name), parser_for(col, zone), col.required, col.name)
+        (j, raw.columns.index(col.name), parser_for(col, zone), col.required, col.name, limits.get(col.name))
         for j, col in enumerate(spec.columns)
         if col.name in raw.columns
     ]
@@ -108,7 +115,7 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
     add = problems.add
     for row, line in zip(raw.rows, raw.lines):
         values: list[Any] = [None] * width
-        for j, i, parse, required, name in plan:
+        for j, i, parse, required, name, limit in plan:
             cell = row[i]
             if cell is None or cell == "" or (isinstance(cell, str) and not cell.strip() and parse.__name__ != "parse_str"):
                 if required:
@@ -118,6 +125,9 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
                 values[j] = parse(cell)
             except ValueError as exc:
                 add(raw.file, line, name, str(exc))
+                continue
+            if limit is not None and (message := limit(values[j])) is not None:
+                add(raw.file, line, name, message)
         rows.append(values)
         extra = {c: (v if isinstance(v, str) else str(v)) for i, c in custom if (v := row[i]) not in (None, "")}
         customs.append(extra or None)
@@ -133,6 +143,67 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
                 label = ", ".join(f"{k}={v}" for k, v in zip(spec.key, key))
                 add(raw.file, line, spec.key[0], f"duplicate row {label} (first on line {first})")
     return ParsedTable(spec, raw.file, rows, customs, list(raw.lines))
+
+
+def store_limits(name: str) -> dict[str, Callable[[Any], str | None]]:
+    """For each column of FORMAT.md file ``name``, a check of what its model field can hold.
+
+    Text longer than the field, a decimal with more digits or decimal places
+    than the field keeps, or a whole number out of the field's range would be
+    cut, rounded or refused by the database, and not the same way on SQLite
+    and PostgreSQL (PostgreSQL aborts the import with a database error,
+    SQLite stores the value, and a re-import of a rounded amount reports it
+    updated every time). Such a value is a problem of the input instead,
+    reported with its file, line and column. References are checked by
+    resolving them, except pipeline and stage names, which are checked here.
+    """
+    from django.apps import apps
+    from django.db import models
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    fmap = MAPS[name]
+    checks: dict[str, Callable[[Any], str | None]] = {}
+    for col in fmap.cols:
+        if col.ref in ("pipelines", "stages"):
+            field = apps.get_model("pipeline.Pipeline" if col.ref == "pipelines" else "pipeline.Stage")._meta.get_field("name")
+        elif col.ref:
+            continue
+        else:
+            field = fmap.model._meta.get_field(col.field)
+        if isinstance(field, models.DecimalField):
+            checks[col.column] = _decimal_limit(field.max_digits - field.decimal_places, field.decimal_places)
+        elif isinstance(field, models.IntegerField):
+            # the range Django documents as safe on every database, not SQLite's wider one
+            low, high = BaseDatabaseOperations.integer_field_ranges[field.get_internal_type()]
+            checks[col.column] = _int_limit(low, high)
+        elif isinstance(field, models.CharField) and field.max_length:
+            checks[col.column] = _text_limit(field.max_length)
+    return checks
+
+
+def _decimal_limit(whole: int, places: int) -> Callable[[Any], str | None]:
+    def check(value) -> str | None:
+        if value and value.adjusted() >= whole:
+            return f"{value} is too large: at most {whole} digits before the decimal point"
+        if value.normalize().as_tuple().exponent < -places:
+            return f"{value} has more than {places} decimal places; round it to {places}"
+        return None
+
+    return check
+
+
+def _int_limit(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value) -> str | None:
+        return None if low <= value <= high else f"{value} is out of range ({low} to {high})"
+
+    return check
+
+
+def _text_limit(length: int) -> Callable[[Any], str | None]:
+    def check(value) -> str | None:
+        return None if len(value) <= length else f"is {len(value)} characters long; at most {length} fit"
+
+    return check
 
 
 def import_canonical(folder: Path, *, dry_run: bool = False, by=None, progress: Progress | None = None) -> ImportReport:
@@ -152,7 +223,7 @@ def import_canonical(folder: Path, *, dry_run: bool = False, by=None, progress: 
             continue
         if progress:
             progress(raw.file, 0, len(raw.rows))
-        parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes)
+        parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes, store_limits(name))
     problems.raise_if_any()
     try:
         with transaction.atomic():
@@ -187,6 +258,7 @@ class _Writer:
         self.by = by
         self.now = datetime.now(timezone.utc)
         self.refs: dict[str, dict[str, int]] = {}
+        self.import_ids: dict[str, set[tuple]] = {}  # file -> the keys its rows in this import carry
         self.pipelines: dict[str, int] = {}
         self.stages: dict[tuple[int, str], tuple[int, str]] = {}  # (pipeline pk, name) -> (stage pk, kind)
         self.deal_pipeline: dict[int, int] = {}
@@ -206,9 +278,27 @@ class _Writer:
             return None
         pk = self.ref_map(target).get(value)
         if pk is None:
-            self.problems.add(file, line, column, f"refers to {target} id {value!r}, which is neither in {target} nor stored")
+            if not self.unwritten(target, value):
+                self.problems.add(file, line, column, f"refers to {target} id {value!r}, which is neither in {target} nor stored")
             return _MISSING
         return pk
+
+    def unwritten(self, target: str, *key) -> bool:
+        """Whether ``key`` identifies a row of this import's ``target`` file left unwritten because of a problem.
+
+        Rows are written only while no problem has been found, so after a
+        problem the rows of this import that refer to such an id cannot be
+        resolved. They are skipped without a problem of their own: one would
+        wrongly say the id is missing and bury the real cause, which is
+        already reported (the import fails anyway).
+        """
+        if not self.problems or target not in self.parsed:
+            return False
+        if target not in self.import_ids:
+            table = self.parsed[target]
+            idx = [table.index(k) for k in table.spec.key]
+            self.import_ids[target] = {tuple(row[i] for i in idx) for row in table.rows}
+        return key in self.import_ids[target]
 
     # -- the run ------------------------------------------------------------
     def run(self) -> None:
@@ -266,7 +356,10 @@ class _Writer:
         pending_self = []
         sidx = attnames.index(self_ref) if self_ref else None
         for line, vals in built:
-            if sidx is not None and isinstance(vals[sidx], _Pending):
+            # a self-reference to a row this import creates: written after the
+            # insert (below); a stored row getting one is changed, whatever its other values
+            pending = sidx is not None and isinstance(vals[sidx], _Pending)
+            if pending:
                 pending_self.append((key_of(vals), vals[sidx], line))
                 vals[sidx] = None if key_of(vals) not in existing else existing[key_of(vals)][1][sidx]
             key = key_of(vals)
@@ -277,7 +370,7 @@ class _Writer:
             hit = existing.get(key)
             if hit is None:
                 creates.append(vals)
-            elif list(hit[1]) == list(vals):
+            elif list(hit[1]) == list(vals) and not pending:
                 counts.unchanged += 1
             else:
                 updates.append((hit[0], vals))
@@ -442,6 +535,8 @@ class _Writer:
         if hit is None:
             names = [n for (p, n) in self.stages if p == pipeline_pk]
             pname = next((k for k, v in self.pipelines.items() if v == pipeline_pk), "?")
+            if self.unwritten("stages", pname, name):
+                return None  # in stages.csv but not written: an earlier problem (reported) stopped the writes
             self.problems.add(file, line, column, f"stage {name!r} is not a stage of pipeline {pname!r} (its stages: {', '.join(names)})")
             return None
         return hit
@@ -559,7 +654,8 @@ class _Writer:
                 self.problems.add(file, line, "owner_id", "team:NAME needs a team name")
                 ok = False
         elif owner not in self.ref_map("users"):
-            self.problems.add(file, line, "owner_id", f"refers to users id {owner!r}, which is neither in users nor stored (use team:NAME for a team goal)")
+            if not self.unwritten("users", owner):
+                self.problems.add(file, line, "owner_id", f"refers to users id {owner!r}, which is neither in users nor stored (use team:NAME for a team goal)")
             ok = False
         if start and end and end < start:
             self.problems.add(file, line, "period_end", "is before period_start")

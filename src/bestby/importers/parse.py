@@ -94,7 +94,10 @@ def make_timestamp_parser(zone: tzinfo) -> Callable[[Any], datetime]:
                 ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone)
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 0001-01-01 east of UTC: the instant is before year 1
+            raise ValueError(f"{value!r} is out of the range of timestamps (years 1 to 9999 in UTC)") from None
 
     return parse_timestamp
 

@@ -11,6 +11,7 @@ file converted from CSV keeps its line numbers).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -58,11 +59,16 @@ def _read_csv(path: Path, problems: ProblemCollector) -> RawTable | None:
     if not data.strip(b"\xef\xbb\xbf \r\n\t"):
         problems.add(path.name, None, None, "the file is empty; it needs at least a header row")
         return None
+    # Drop the byte-order mark ourselves rather than decoding with "utf-8-sig":
+    # that codec reports error offsets relative to the data after the mark, so
+    # the line and byte of a bad byte would be off by the mark's 3 bytes.
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.add(path.name, line, None, f"is not valid UTF-8 (byte {exc.start}); save the file as UTF-8")
+        start = bom + exc.start  # offset in the file as saved
+        line = data[:start].count(b"\n") + 1
+        problems.add(path.name, line, None, f"is not valid UTF-8 (byte {start}); save the file as UTF-8")
         return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
