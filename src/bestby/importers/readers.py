@@ -1,9 +1,17 @@
-"""Read the files of a FORMAT.md folder, CSV or Parquet, into rows with line numbers.
+"""Read the files of a FORMAT.md folder, CSV or Parquet, into columns with line numbers.
 
-CSV is read with Python's ``csv`` module (RFC 4180 quoting, quoted fields may
-span lines) as UTF-8; a leading byte-order mark is dropped and CRLF or LF line
-endings are both accepted. Every row remembers the physical line on which its
-record starts, so problems can be reported where a person will look for them.
+CSV is UTF-8 with RFC 4180 quoting (quoted fields may span lines); a leading
+byte-order mark is dropped and CRLF or LF line endings are both accepted.
+Every row can say the physical line on which its record starts, so problems
+are reported where a person will look for them.
+
+Two readers give the same cells. The fast one is PyArrow's multithreaded CSV
+parser (chosen because a million-row file must load in seconds); the careful
+one is Python's ``csv`` module, which knows each record's line. The fast
+reader is tried first; whenever it objects to anything (a ragged row, bad
+UTF-8, a broken quote) the careful reader reads the file again and reports the
+problem with its line. Line numbers of a file read the fast way are computed
+by the careful reader only when a problem needs one.
 Parquet is read with PyArrow; its "line" is the row number + 1 (the header
 being line 1 in CSV, the first Parquet row is reported as line 2 as well, so a
 file converted from CSV keeps its line numbers).
@@ -23,12 +31,28 @@ from bestby.importers.problems import ProblemCollector
 csv.field_size_limit(1 << 24)
 
 
-@dataclass
 class RawTable:
-    file: str                 # the file's name as the user sees it, e.g. deals.csv
-    columns: list[str]        # header, as written (BOM removed, surrounding spaces stripped)
-    rows: list[list]          # cells: str for CSV ('' is empty), typed values or None for Parquet
-    lines: list[int]          # the line each row starts on
+    """A file's header and cells, column by column (str for CSV, '' is empty; typed or None for Parquet)."""
+
+    def __init__(self, file: str, columns: list[str], cells: list[list], lines: list[int] | None = None,
+                 nrows: int | None = None, line_source: Path | None = None) -> None:
+        self.file = file            # the file's name as the user sees it, e.g. deals.csv
+        self.columns = columns      # header (BOM removed, surrounding spaces stripped)
+        self.cells = cells          # one list per header column
+        self.nrows = nrows if nrows is not None else (len(cells[0]) if cells else 0)
+        self._lines = lines
+        self._line_source = line_source
+
+    @property
+    def lines(self) -> list[int]:
+        """The line each row starts on (computed on first use for a file read the fast way)."""
+        if self._lines is None:
+            self._lines = _csv_lines(self._line_source) if self._line_source else list(range(2, self.nrows + 2))
+        return self._lines
+
+    @property
+    def rows(self) -> list[list]:
+        return [list(r) for r in zip(*self.cells)] if self.cells else [[] for _ in range(self.nrows)]
 
 
 def find_files(folder: Path, problems: ProblemCollector) -> dict[str, Path]:
@@ -56,6 +80,67 @@ def read_table(path: Path, problems: ProblemCollector) -> RawTable | None:
 
 def _read_csv(path: Path, problems: ProblemCollector) -> RawTable | None:
     data = path.read_bytes()
+    fast = _read_csv_fast(path, data)
+    if fast is not None:
+        return fast
+    return _read_csv_careful(path, data, problems)
+
+
+def _header(data: bytes) -> list[str] | None:
+    """The stripped header names, or None when the header needs the careful reader."""
+    first = data.split(b"\n", 1)[0]
+    try:
+        row = next(csv.reader([first.decode("utf-8").rstrip("\r")], strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    header = [h.strip() for h in row]
+    if '"' in first.decode("utf-8") and first.count(b'"') % 2:
+        return None  # a quoted header cell spans lines
+    if len(set(header)) != len(header) or "" in header:
+        return None
+    return header
+
+
+def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    header = _header(data[bom:])
+    if header is None or data.count(b'"') % 2:
+        return None  # an odd number of quotes is a broken quote, which PyArrow would let run to the end
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data[bom:]),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    cells = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return RawTable(path.name, header, cells, nrows=table.num_rows, line_source=path)
+
+
+def _csv_lines(path: Path) -> list[int]:
+    """The starting line of every record, as the careful reader counts them."""
+    data = path.read_bytes()
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    reader = csv.reader(io.StringIO(data[bom:].decode("utf-8"), newline=""))
+    next(reader, None)
+    lines, start = [], reader.line_num + 1
+    for row in reader:
+        if row:
+            lines.append(start)
+        start = reader.line_num + 1
+    return lines
+
+
+def _read_csv_careful(path: Path, data: bytes, problems: ProblemCollector) -> RawTable | None:
     if not data.strip(b"\xef\xbb\xbf \r\n\t"):
         problems.add(path.name, None, None, "the file is empty; it needs at least a header row")
         return None
@@ -99,7 +184,8 @@ def _read_csv(path: Path, problems: ProblemCollector) -> RawTable | None:
     except csv.Error as exc:
         problems.add(path.name, start, None, f"cannot be parsed as CSV: {exc}")
         return None
-    return RawTable(path.name, header, rows, lines)
+    cells = [list(c) for c in zip(*rows)] if rows else [[] for _ in header]
+    return RawTable(path.name, header, cells, lines=lines, nrows=len(rows))
 
 
 def _read_parquet(path: Path, problems: ProblemCollector) -> RawTable | None:
@@ -114,6 +200,5 @@ def _read_parquet(path: Path, problems: ProblemCollector) -> RawTable | None:
     if not columns:
         problems.add(path.name, None, None, "the file is empty; it has no columns")
         return None
-    pylists = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = [list(r) for r in zip(*pylists)] if pylists else []
-    return RawTable(path.name, columns, rows, list(range(2, len(rows) + 2)))
+    cells = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return RawTable(path.name, columns, cells, nrows=table.num_rows)

@@ -69,7 +69,7 @@ def create_deal(*, external_id: str, pipeline: Pipeline, stage: Stage, by=None, 
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
-    fresh = Deal.objects.select_for_update().select_related("stage", "owner").get(pk=deal.pk)
+    fresh = Deal.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=deal.pk)
     if expected_version is not None and fresh.version != expected_version:
         raise StaleEdit(
             f"version: the deal was changed by someone else (now version {fresh.version}, "
