@@ -84,7 +84,7 @@ def _print_report(report, as_json: bool) -> None:
         table.add_row(name, f"{c.created:,}", f"{c.updated:,}", f"{c.unchanged:,}")
     console.print(table)
     for note in report.notes:
-        console.print(f"• {note}")
+        console.print(f"• {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[str] | None = None) -> None:
@@ -97,7 +97,7 @@ def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[st
     except ImportFailed as exc:
         err.print(f"[red bold]Import refused[/red bold]: {len(exc.problems) + exc.truncated} problem(s); nothing was written.")
         for p in exc.problems:
-            err.print(f"  {p}", markup=False, highlight=False)
+            err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
         if exc.truncated:
             err.print(f"  ... and {exc.truncated} more")
         err.print("Fix the file(s) and run the same command again.")
