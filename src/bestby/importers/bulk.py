@@ -14,8 +14,6 @@ Fields a caller does not give are filled with the model field's default.
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from datetime import timezone
 from itertools import islice, repeat
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -84,39 +82,6 @@ def _plain_indexes(cursor, model) -> dict[str, list[str]]:
     return out
 
 
-def _prefetched(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Yield ``items`` computed ahead in a worker thread.
-
-    The database driver releases the GIL while SQLite or PostgreSQL does the
-    work of a batch, so the next batch is adapted in Python on the other core
-    meanwhile: on two cores the load takes about the longer of the two parts
-    instead of their sum.
-    """
-    done = object()
-    q: queue.Queue = queue.Queue(maxsize=depth)
-
-    def work() -> None:
-        try:
-            for item in items:
-                q.put(item)
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(_Failure(exc))
-        q.put(done)
-
-    thread = threading.Thread(target=work, name="bestby-bulk-prefetch", daemon=True)
-    thread.start()
-    while (item := q.get()) is not done:
-        if isinstance(item, _Failure):
-            raise item.exc
-        yield item
-    thread.join()
-
-
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
 def _foreign_keys(cursor, model) -> dict[str, tuple[str, str, str]]:
     """The table's single-column foreign keys: name -> (column, referenced table, referenced column)."""
     out = {}
@@ -129,7 +94,14 @@ def _foreign_keys(cursor, model) -> dict[str, tuple[str, str, str]]:
 def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]], *, on_batch: Callable[[int], None] | None = None) -> int:
     """Insert ``rows`` (sequences in ``attnames`` order) into ``model``'s table; return the count."""
     rows = rows if isinstance(rows, list) else list(rows)
-    n = len(rows)
+    if not rows:
+        return 0
+    return insert_columns(model, attnames, [list(c) for c in zip(*rows)], on_batch=on_batch)
+
+
+def insert_columns(model: type[models.Model], attnames: Sequence[str], columns: Sequence[Sequence[Any]], *, on_batch: Callable[[int], None] | None = None) -> int:
+    """Insert rows given column by column (lists in ``attnames`` order); return the count."""
+    n = len(columns[0]) if columns else 0
     if not n:
         return 0
     meta = model._meta
@@ -138,19 +110,17 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
         f for f in meta.concrete_fields
         if not f.primary_key and f.attname not in attnames and (f.has_default() or not f.null)
     ]
-    columns = [f.column for f in fields] + [f.column for f in extra]
-    adapters = [_column_adapter(f) for f in fields]
-    defaults = [_column_adapter(f)([f.get_default()])[0] for f in extra]
+    names = [f.column for f in fields] + [f.column for f in extra]
+    data = [_column_adapter(f)(col) for f, col in zip(fields, columns)]
+    data += [repeat(_column_adapter(f)([f.get_default()])[0], n) for f in extra]
+    tuples = zip(*data)
 
     def batches() -> Iterator[list[tuple]]:
-        for start in range(0, n, BATCH):
-            chunk = rows[start:start + BATCH]
-            data = [adapt(col) for adapt, col in zip(adapters, zip(*chunk))]
-            data += [repeat(d, len(chunk)) for d in defaults]
-            yield list(zip(*data))
+        while batch := list(islice(tuples, BATCH)):
+            yield batch
 
     table = _quote(meta.db_table)
-    col_sql = ", ".join(_quote(c) for c in columns)
+    col_sql = ", ".join(_quote(c) for c in names)
     with connection.cursor() as cursor:
         dropped, foreign = {}, {}
         if n >= REBUILD_INDEXES_FROM and model._base_manager.count() < n:
@@ -167,14 +137,14 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({col_sql}) FROM STDIN") as copy:
                 write = copy.write_row
-                for batch in _prefetched(batches()):
+                for batch in batches():
                     for row in batch:
                         write(row)
                     if on_batch:
                         on_batch(len(batch))
         else:
-            sql = f"INSERT INTO {table} ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
-            for batch in _prefetched(batches()):
+            sql = f"INSERT INTO {table} ({col_sql}) VALUES ({', '.join(['%s'] * len(names))})"
+            for batch in batches():
                 cursor.executemany(sql, batch)
                 if on_batch:
                     on_batch(len(batch))

@@ -417,10 +417,34 @@ class _Writer:
                 values = ["" if v is None else v for v in values]  # an empty text cell is stored as ''
             out_cols.append(values)
         out_cols.append([c or {} for c in table.customs])
+        if name != "quotas" and self.load_columns(fmap, table, out_cols):
+            return
         built = [(i, list(r)) for i, r in enumerate(zip(*out_cols)) if ok[i]]
         if name == "quotas":
             built = [(i, r) for i, r in built if self.check_quota(r, table.file, table.lines[i])]
         self.sync(fmap, table, built)
+
+    def load_columns(self, fmap: FileMap, table: "ParsedTable", columns: list[list]) -> bool:
+        """The first load of an empty table: insert the columns as they are; return whether it applied.
+
+        With nothing stored there is nothing to match, so the rows need not be
+        built one by one. Events are still refused twice over: when two rows
+        are the same event, the row-by-row path below reports them.
+        """
+        if self.problems or fmap.model._base_manager.exists():
+            return False
+        if fmap.key is None:
+            if any(columns[-1]):
+                return False  # custom fields make an event's identity; the careful path handles them
+            keys = list(zip(*columns[:-1]))
+            if len(set(keys)) != len(keys):
+                return False
+        counts = self.report.files.setdefault(fmap.file, FileCounts())
+        total = len(columns[0])
+        step = (lambda n: self.progress(table.file, n, total)) if self.progress else None
+        counts.created += bulk.insert_columns(fmap.model, list(fmap.attnames), columns, on_batch=step)
+        self.refs.pop(fmap.file, None)
+        return True
 
     # -- generic match-and-write --------------------------------------------
     def sync(self, fmap: FileMap, table: "ParsedTable", built: list[tuple[int, list]], *, insert_extra=None,
@@ -740,9 +764,12 @@ class _Writer:
                 ok[i] = 0
             to_pks.append(to_hit[0] if to_hit else None)
             from_pks.append(from_hit[0] if from_hit else None)
+        customs = [c or {} for c in table.customs]
+        if self.load_columns(MAPS[name], table, [deals, table.column("at"), to_pks, from_pks, customs]):
+            return
         built = [
-            (i, [d, at, t, f, c or {}])
-            for i, (d, at, t, f, c) in enumerate(zip(deals, table.column("at"), to_pks, from_pks, table.customs))
+            (i, [d, at, t, f, c])
+            for i, (d, at, t, f, c) in enumerate(zip(deals, table.column("at"), to_pks, from_pks, customs))
             if ok[i]
         ]
         self.sync(MAPS[name], table, built)
