@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 from bestby.format import SPECS
