@@ -1,0 +1,1 @@
+"""The analytics engine: Ibis expressions over point-in-time sources (no Django imports here)."""

@@ -1,0 +1,203 @@
+"""Sources: bind a FORMAT.md folder as Ibis tables, as they were known at ``as_of``.
+
+``folder_tables(folder, as_of=...)`` reads ``deals`` (required), ``stages``,
+``stage_events``, ``close_date_events`` and ``touches`` from CSV or Parquet
+files (``NAME.parquet`` is preferred over ``NAME.csv`` when both exist) with
+DuckDB through Ibis, and returns lazy Ibis tables: nothing is pulled into
+Python except the small stage list derived when there is no stages file.
+
+Types
+    CSV columns are read as text (``all_varchar``) and cast explicitly by the
+    column types of :mod:`bestby.format`; empty strings are NULL. ``ts``
+    columns become ``timestamp('UTC')``: ISO 8601 with an offset is converted
+    to UTC; a naive timestamp or a bare date is **taken as UTC** for now (the
+    workspace time zone of FORMAT.md is not wired into the engine yet; this
+    relies on the connection's ``TimeZone`` being UTC, which is what
+    ``ibis.duckdb.connect()`` sets). ``date`` columns become ``date``; ``int``
+    ``int64``; ``decimal`` and ``float`` ``float64`` (analytics, not
+    bookkeeping). Optional columns missing from a file are added as typed
+    NULLs, custom columns are kept as text. A deal's empty ``pipeline`` is
+    ``"default"`` (as the importer does).
+
+Point in time (``as_of``; a naive ``as_of`` is UTC)
+    * a deal created after ``as_of`` does not exist (nor do its events);
+    * stage, close-date events and touches with ``at > as_of`` do not exist;
+    * a deal closed after ``as_of`` is open: ``status`` ``'open'``,
+      ``closed_at`` and ``lost_reason`` NULL;
+    * the stage of a deal open at ``as_of`` is the ``to_stage`` of its last
+      stage event at or before ``as_of`` (ties on ``at`` broken by the higher
+      stage position), or the deal's ``stage`` when it has no such event; a
+      deal closed at or before ``as_of`` keeps its ``stage``;
+    * with a close_date_events file, ``close_date`` is the ``new_close_date``
+      of the last visible event, else the ``old_close_date`` of the first
+      later event, else the deal's ``close_date``. Without that file a deal's
+      ``close_date`` is taken as given (it may be a later value: the folder
+      does not say).
+
+Stages
+    With a stages file it is used as given (all of it: stages are the process,
+    not history). Without one, the stages of each pipeline are the names seen
+    in ``stage_events`` (from_stage then to_stage, in file order) and then in
+    ``deals``, ordered by first appearance, kinds inferred by
+    :func:`bestby.importers.stages.derive_stages` from the whole files, as the
+    importer does. File order is DuckDB's scan order (``row_number()`` with no
+    ORDER BY, which follows the file as insertion order is preserved).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from bestby.format import SPECS
+from bestby.importers.stages import derive_stages
+
+__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables"]
+
+DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as the importer)
+TS = dt.Timestamp(timezone="UTC")
+
+_TYPES = {"int": dt.int64, "decimal": dt.float64, "float": dt.float64, "ts": TS, "date": dt.date}
+_FILES = ("deals", "stages", "stage_events", "close_date_events", "touches")
+
+
+def _dtype(column_type: str) -> dt.DataType:
+    return _TYPES.get(column_type, dt.string)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for suffix in (".parquet", ".csv"):
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _read(con, path: Path, name: str) -> ibis.Table:
+    """Bind one file and cast its columns to the format's types (missing optional columns: NULL)."""
+    if path.suffix == ".csv":
+        raw = con.read_csv(path, all_varchar=True, header=True)
+    else:
+        raw = con.read_parquet(path)
+    spec = SPECS[name]
+    missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
+    if missing:
+        raise ValueError(f"{path.name}: missing required column(s) {', '.join(missing)}")
+    out = {}
+    for col in spec.columns:
+        want = _dtype(col.type)
+        if col.name in raw.columns:
+            value = raw[col.name]
+            if value.type().is_string():
+                value = value.nullif("")
+            out[col.name] = value.cast(want)
+        else:
+            out[col.name] = ibis.null(want)
+    for extra in raw.columns:
+        if extra not in out:
+            out[extra] = raw[extra].cast(dt.string)
+    return raw.select(**out)
+
+
+def _utc(as_of: datetime) -> datetime:
+    return as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+
+
+def _derived_stages(deals: ibis.Table, events: ibis.Table | None) -> ibis.Table:
+    """Stages by first appearance (events, then deals) with inferred kinds; reduced in the engine."""
+    firsts: list[tuple[str, int, int, str]] = []  # (pipeline, source rank, first row, stage)
+    if events is not None:
+        e = events.mutate(rn=ibis.row_number()).join(deals.select("deal_id", "pipeline"), "deal_id")
+        for offset, col in ((0, "from_stage"), (1, "to_stage")):
+            agg = (e.filter(e[col].notnull())
+                   .group_by(pipeline=e.pipeline, stage=e[col])
+                   .agg(first=(e.rn * 2 + offset).min()))
+            firsts += [(r.pipeline, 0, int(r.first), r.stage) for r in agg.execute().itertuples()]
+    d = deals.mutate(rn=ibis.row_number())
+    agg = d.filter(d.stage.notnull()).group_by("pipeline", "stage").agg(first=d.rn.min())
+    firsts += [(r.pipeline, 1, int(r.first), r.stage) for r in agg.execute().itertuples()]
+    st = deals.filter(deals.stage.notnull() & deals.status.notnull()).select("pipeline", "stage", "status").distinct()
+    statuses: dict[str, dict[str, set[str]]] = {}
+    for r in st.execute().itertuples():
+        statuses.setdefault(r.pipeline, {}).setdefault(r.stage, set()).add(r.status)
+    rows = []
+    for pipeline in sorted({f[0] for f in firsts}):
+        seen = [f[3] for f in sorted(f for f in firsts if f[0] == pipeline)]
+        for s in derive_stages(seen, statuses.get(pipeline, {})):
+            rows.append({"pipeline": pipeline, "stage": s.name, "position": s.position, "kind": s.kind,
+                         "probability": None})
+    schema = ibis.schema({"pipeline": "string", "stage": "string", "position": "int64", "kind": "string",
+                          "probability": "float64"})
+    if not rows:
+        return ibis.memtable({k: [] for k in schema.names}, schema=schema)
+    import pandas as pd
+
+    return ibis.memtable(pd.DataFrame(rows, columns=list(schema.names)), schema=schema)
+
+
+def _last(t: ibis.Table, by: str, order: list) -> ibis.Table:
+    """The last row of each ``by`` group under ``order`` (ascending keys)."""
+    rank = ibis.row_number().over(group_by=t[by], order_by=[ibis.desc(k) for k in order])
+    return t.mutate(_rank=rank).filter(lambda x: x._rank == 0).drop("_rank")
+
+
+def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.Table]:
+    """Bind a FORMAT.md folder's deals, stages and events as Ibis tables known at ``as_of``."""
+    folder = Path(folder)
+    con = con if con is not None else ibis.duckdb.connect()
+    paths = {name: _find(folder, name) for name in _FILES}
+    if paths["deals"] is None:
+        raise FileNotFoundError(f"{folder}: no deals.csv or deals.parquet")
+    cut = ibis.literal(_utc(as_of), type=TS)
+
+    all_deals = _read(con, paths["deals"], "deals")
+    all_deals = all_deals.mutate(pipeline=all_deals.pipeline.fill_null(DEFAULT_PIPELINE))
+    all_events = _read(con, paths["stage_events"], "stage_events") if paths["stage_events"] else None
+    stages = _read(con, paths["stages"], "stages") if paths["stages"] else _derived_stages(all_deals, all_events)
+
+    deals = all_deals.filter(all_deals.created_at <= cut)
+    closed_later = deals.closed_at.notnull() & (deals.closed_at > cut)
+    deals = deals.mutate(
+        status=ibis.ifelse(closed_later, "open", deals.status),
+        closed_at=ibis.ifelse(closed_later, ibis.null(TS), deals.closed_at),
+        lost_reason=ibis.ifelse(closed_later, ibis.null(dt.string), deals.lost_reason),
+    )
+    visible_ids = deals.select("deal_id")
+    tables: dict[str, ibis.Table] = {"stages": stages}
+
+    if all_events is not None:
+        ev = all_events.filter(all_events.at <= cut)
+        ev = ev.semi_join(visible_ids, "deal_id")
+        tables["stage_events"] = ev
+        pos = stages.select(s_pipeline="pipeline", s_stage="stage", s_position="position")
+        ranked = (ev.join(deals.select("deal_id", e_pipeline="pipeline"), "deal_id")
+                  .left_join(pos, [("e_pipeline", "s_pipeline"), ("to_stage", "s_stage")]))
+        last = _last(ranked, "deal_id", ["at", "s_position"]).select(l_deal="deal_id", l_stage="to_stage")
+        deals = deals.left_join(last, deals.deal_id == last.l_deal)
+        still_open = deals.status.isnull() | ~deals.status.isin(["won", "lost"])
+        deals = deals.mutate(stage=ibis.ifelse(still_open, deals.l_stage.coalesce(deals.stage), deals.stage))
+        deals = deals.drop("l_deal", "l_stage")
+
+    if paths["close_date_events"]:
+        cde = _read(con, paths["close_date_events"], "close_date_events").semi_join(visible_ids, "deal_id")
+        seen = cde.filter(cde.at <= cut)
+        later = cde.filter(cde.at > cut)
+        tables["close_date_events"] = seen
+        last_new = _last(seen, "deal_id", ["at"]).select(n_deal="deal_id", n_date="new_close_date")
+        first_rank = ibis.row_number().over(group_by=later.deal_id, order_by=[later.at])
+        first_old = (later.mutate(_rank=first_rank).filter(lambda x: x._rank == 0)
+                     .select(o_deal="deal_id", o_date="old_close_date"))
+        deals = (deals.left_join(last_new, deals.deal_id == last_new.n_deal)
+                 .left_join(first_old, deals.deal_id == first_old.o_deal))
+        deals = deals.mutate(close_date=ibis.coalesce(deals.n_date, deals.o_date, deals.close_date))
+        deals = deals.drop("n_deal", "n_date", "o_deal", "o_date")
+
+    if paths["touches"]:
+        touches = _read(con, paths["touches"], "touches")
+        tables["touches"] = touches.filter(touches.at <= cut)
+
+    tables["deals"] = deals
+    return {name: tables[name] for name in _FILES if name in tables}
