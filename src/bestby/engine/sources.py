@@ -55,7 +55,7 @@ import ibis.expr.datatypes as dt
 from bestby.format import SPECS
 from bestby.importers.stages import derive_stages
 
-__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables"]
+__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables", "tables_as_of"]
 
 DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as the importer)
 TS = dt.Timestamp(timezone="UTC")
@@ -151,12 +151,27 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
     paths = {name: _find(folder, name) for name in _FILES}
     if paths["deals"] is None:
         raise FileNotFoundError(f"{folder}: no deals.csv or deals.parquet")
-    cut = ibis.literal(_utc(as_of), type=TS)
-
     all_deals = _read(con, paths["deals"], "deals")
     all_deals = all_deals.mutate(pipeline=all_deals.pipeline.fill_null(DEFAULT_PIPELINE))
     all_events = _read(con, paths["stage_events"], "stage_events") if paths["stage_events"] else None
     stages = _read(con, paths["stages"], "stages") if paths["stages"] else _derived_stages(all_deals, all_events)
+    cde = _read(con, paths["close_date_events"], "close_date_events") if paths["close_date_events"] else None
+    touches = _read(con, paths["touches"], "touches") if paths["touches"] else None
+    return tables_as_of(deals=all_deals, stages=stages, stage_events=all_events, close_date_events=cde,
+                        touches=touches, as_of=as_of)
+
+
+def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Table | None = None,
+                 close_date_events: ibis.Table | None = None, touches: ibis.Table | None = None,
+                 as_of: datetime) -> dict[str, ibis.Table]:
+    """Cut whole-history tables (FORMAT.md columns, typed) to what was known at ``as_of``.
+
+    Shared by every source (a folder, the store): the point-in-time rules of
+    this module's docstring live here and only here. ``deals.pipeline`` must
+    already be filled; the tables must share one backend.
+    """
+    cut = ibis.literal(_utc(as_of), type=TS)
+    all_deals, all_events = deals, stage_events
 
     deals = all_deals.filter(all_deals.created_at <= cut)
     closed_later = deals.closed_at.notnull() & (deals.closed_at > cut)
@@ -181,8 +196,8 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
         deals = deals.mutate(stage=ibis.ifelse(still_open, deals.l_stage.coalesce(deals.stage), deals.stage))
         deals = deals.drop("l_deal", "l_stage")
 
-    if paths["close_date_events"]:
-        cde = _read(con, paths["close_date_events"], "close_date_events").semi_join(visible_ids, "deal_id")
+    if close_date_events is not None:
+        cde = close_date_events.semi_join(visible_ids, "deal_id")
         seen = cde.filter(cde.at <= cut)
         later = cde.filter(cde.at > cut)
         tables["close_date_events"] = seen
@@ -195,8 +210,7 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
         deals = deals.mutate(close_date=ibis.coalesce(deals.n_date, deals.o_date, deals.close_date))
         deals = deals.drop("n_deal", "n_date", "o_deal", "o_date")
 
-    if paths["touches"]:
-        touches = _read(con, paths["touches"], "touches")
+    if touches is not None:
         tables["touches"] = touches.filter(touches.at <= cut)
 
     tables["deals"] = deals

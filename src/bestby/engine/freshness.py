@@ -1,0 +1,348 @@
+"""Freshness of every open deal at ``as_of``, and the clearance list (DESIGN.md, ideas 1 and 2).
+
+``freshness(tables, as_of=..., policy=...)`` takes the tables of a source
+(:func:`bestby.engine.sources.folder_tables`, already cut at ``as_of``) and
+returns one row per deal OPEN at ``as_of`` (``status`` not ``won``/``lost``),
+sorted by ``deal_id``. Durations are fractional days (seconds / 86 400).
+``policy`` is one :class:`~bestby.engine.policy.ClearancePolicy` for every
+pipeline or a mapping ``{pipeline: policy}`` (a pipeline missing from it gets
+the defaults). ``win_probability`` optionally maps ``deal_id`` to a chance in
+[0, 1] (for example from the survival model); without one the probability
+rule never fires and ``win_probability`` is None.
+
+Facts (reduced per deal by one Ibis expression on the tables' backend)
+    ``age_days``          as_of - created_at
+    ``stage_age_days``    as_of - the last stage event INTO the current stage
+                          (``stage_entered_at``), else created_at
+    ``days_since_touch``  as_of - the last touch linked to the deal whose
+                          channel is not ``social``; None if never touched
+    ``close_date_pushes`` close-date events with new_close_date > old_close_date
+                          (a first setting, old NULL, and a pull-in are not pushes)
+    ``close_date_past``   close_date < as_of's (UTC) date
+    first meeting         the first stage event into the policy's
+                          ``first_meeting_stage``; the second meeting is held if,
+                          since then, the deal entered ``second_meeting_stage``,
+                          or its current stage sits at or after that stage's
+                          position, or a ``meeting`` touch was logged more than
+                          one day after the first meeting (the first meeting's
+                          own touch is often logged on the day the stage is set)
+Best-by
+    ``best_by`` = min(stage_entered_at + stage shelf life,
+    created_at + cycle shelf life), over the figures that exist (a stage or
+    pipeline without history has none; with neither, ``best_by`` is None and
+    no best-by rule applies). Shelf lives come from ``shelf`` (rows as
+    :func:`bestby.engine.shelf_life.shelf_life` returns them) or, when it is
+    None, from ``shelf_life(tables, q=policy.quantile)``.
+
+State (:func:`classify`, pure; every reason that applies is listed)
+    1. ``stalled`` if any progress signal fires: no real touch for more than
+       ``no_touch_days`` (a never-touched deal counts from its creation);
+       ``close_date_pushes >= stalled_after_pushes``; no second meeting more
+       than ``no_second_meeting_days`` after a first; win probability (when
+       given) below ``win_probability_floor``. Progress, not time, kills deals:
+       these outrank the clock.
+    2. else ``expired`` if as_of is past the best-by: stage age > stage shelf
+       life or age > cycle shelf life (at exactly the best-by it is not yet).
+    3. else ``aging`` if stage age > ``aging_fraction`` x stage shelf life, or
+       age > ``aging_fraction`` x cycle shelf life, or the expected close date
+       is more than ``close_date_grace_days`` in the past.
+    4. else ``fresh``.
+
+Staleness and the clearance list
+    ``staleness`` = the largest of stage_age / stage shelf life and
+    age / cycle shelf life ("how many shelf lives it has sat"; > 1 exactly when
+    expired; a zero shelf life is taken as one day here to stay finite; None
+    with no shelf life). :func:`clearance_list` keeps the ``expired`` and
+    ``stalled`` rows and sorts them by amount x max(1, staleness) descending
+    (a stalled deal inside its best-by weighs its full amount; a missing
+    amount weighs 0), ties by ``deal_id``: what inflates the pipeline most
+    comes first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+import ibis
+import pandas as pd
+
+from bestby.engine.policy import ClearancePolicy
+from bestby.engine.shelf_life import shelf_life
+
+__all__ = ["STATES", "classify", "clearance_list", "facts_expr", "freshness", "staleness"]
+
+STATES = ("fresh", "aging", "expired", "stalled")
+_DAY = 86_400.0
+_SAME_MEETING = timedelta(days=1)  # a meeting touch within a day of the first meeting is that meeting
+
+Policies = ClearancePolicy | Mapping[str, ClearancePolicy]
+
+
+def policy_for(policy: Policies, pipeline: str) -> ClearancePolicy:
+    """Return the policy of ``pipeline`` (a mapping's missing pipeline gets the defaults)."""
+    if isinstance(policy, ClearancePolicy):
+        return policy
+    return policy.get(pipeline) or ClearancePolicy()
+
+
+# ---------------------------------------------------------------- reduce (Ibis)
+
+def _per_pipeline(pipeline, policy: Policies, field: str):
+    if isinstance(policy, ClearancePolicy):
+        return ibis.literal(getattr(policy, field))
+    default = getattr(ClearancePolicy(), field)
+    if not policy:
+        return ibis.literal(default)
+    return ibis.cases(*((pipeline == p, getattr(pol, field)) for p, pol in policy.items()), else_=default)
+
+
+def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table:
+    """Build: one row per open deal with its stage entry, meetings, last touches and push count."""
+    d = tables["deals"]
+    deals = d.filter(d.status.isnull() | ~d.status.isin(["won", "lost"]))
+    out = deals.select("deal_id", "owner_id", "pipeline", "stage", "amount", "created_at", "close_date")
+    ts = out.created_at.type()
+
+    if "stage_events" in tables:
+        ev = tables["stage_events"]
+        keys = out.select(e_deal="deal_id", e_stage="stage",
+                          e_first=_per_pipeline(out.pipeline, policy, "first_meeting_stage"),
+                          e_second=_per_pipeline(out.pipeline, policy, "second_meeting_stage"))
+        j = ev.join(keys, ev.deal_id == keys.e_deal)
+        agg = j.group_by("e_deal").agg(
+            stage_entered_at=j.at.max(where=j.to_stage == j.e_stage),
+            first_meeting_at=j.at.min(where=j.to_stage == j.e_first),
+            second_meeting_at=j.at.max(where=j.to_stage == j.e_second),
+        )
+        out = out.left_join(agg, out.deal_id == agg.e_deal).drop("e_deal")
+    else:
+        out = out.mutate(stage_entered_at=ibis.null(ts), first_meeting_at=ibis.null(ts),
+                         second_meeting_at=ibis.null(ts))
+
+    if "touches" in tables:
+        t = tables["touches"]
+        t = t.filter(t.deal_id.notnull())
+        agg = t.group_by(t_deal=t.deal_id).agg(
+            last_touch_at=t.at.max(where=t.channel != "social"),
+            last_meeting_touch_at=t.at.max(where=t.channel == "meeting"),
+        )
+        out = out.left_join(agg, out.deal_id == agg.t_deal).drop("t_deal")
+    else:
+        out = out.mutate(last_touch_at=ibis.null(ts), last_meeting_touch_at=ibis.null(ts))
+
+    if "close_date_events" in tables:
+        c = tables["close_date_events"]
+        agg = c.group_by(c_deal=c.deal_id).agg(
+            pushes=c.deal_id.count(where=c.new_close_date > c.old_close_date))
+        out = out.left_join(agg, out.deal_id == agg.c_deal).drop("c_deal")
+        out = out.mutate(pushes=out.pushes.fill_null(0))
+    else:
+        out = out.mutate(pushes=ibis.literal(0, type="int64"))
+    return out.order_by("deal_id")
+
+
+# ---------------------------------------------------------------- rules (pure)
+
+def _fmt(days: float) -> str:
+    return f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}"
+
+
+def _reason(code: str, text: str) -> dict:
+    return {"code": code, "text": text}
+
+
+def classify(facts: Mapping, policy: ClearancePolicy) -> tuple[str, list[dict]]:
+    """Decide a deal's state and list every reason that applies (rules in the module docstring).
+
+    ``facts`` keys (None where unknown): ``stage``, ``age_days``, ``stage_age_days``,
+    ``stage_shelf_days``, ``cycle_shelf_days``, ``days_since_touch``,
+    ``close_date_pushes``, ``close_date_days_past`` (as_of date - close date, in days),
+    ``days_since_first_meeting``, ``second_meeting_held``, ``win_probability``.
+    """
+    pct = f"{policy.quantile * 100:.0f}%"
+    stage, age, stage_age = facts.get("stage"), facts["age_days"], facts["stage_age_days"]
+    stage_shelf, cycle_shelf = facts.get("stage_shelf_days"), facts.get("cycle_shelf_days")
+    expired, aging, stalled = [], [], []
+
+    if stage_shelf is not None:
+        if stage_age > stage_shelf:
+            expired.append(_reason("past_stage_best_by",
+                                   f"in {stage} for {_fmt(stage_age)} days; {pct} leave within {_fmt(stage_shelf)}"))
+        elif stage_age > policy.aging_fraction * stage_shelf:
+            aging.append(_reason("stage_aging",
+                                 f"in {stage} for {_fmt(stage_age)} of its {_fmt(stage_shelf)} best-by days"))
+    if cycle_shelf is not None:
+        if age > cycle_shelf:
+            expired.append(_reason("past_cycle_best_by",
+                                   f"open for {_fmt(age)} days; {pct} of wins close within {_fmt(cycle_shelf)}"))
+        elif age > policy.aging_fraction * cycle_shelf:
+            aging.append(_reason("cycle_aging", f"open for {_fmt(age)} of its {_fmt(cycle_shelf)} best-by days"))
+    past = facts.get("close_date_days_past")
+    if past is not None and past > policy.close_date_grace_days:
+        aging.append(_reason("close_date_past", f"expected close date passed {_fmt(past)} days ago"))
+
+    since_touch = facts.get("days_since_touch")
+    if since_touch is None:
+        if age > policy.no_touch_days:
+            stalled.append(_reason("no_touch", f"never touched in {_fmt(age)} days"))
+    elif since_touch > policy.no_touch_days:
+        stalled.append(_reason("no_touch", f"no touch for {_fmt(since_touch)} days"))
+    pushes = facts.get("close_date_pushes") or 0
+    if pushes >= policy.stalled_after_pushes:
+        stalled.append(_reason("close_date_pushed", f"close date pushed {pushes} times"))
+    since_first = facts.get("days_since_first_meeting")
+    if (since_first is not None and since_first > policy.no_second_meeting_days
+            and not facts.get("second_meeting_held")):
+        stalled.append(_reason("no_second_meeting", f"first meeting {_fmt(since_first)} days ago and no second"))
+    p = facts.get("win_probability")
+    if p is not None and p < policy.win_probability_floor:
+        stalled.append(_reason("low_win_probability",
+                               f"win probability {p:.1%}, below the {policy.win_probability_floor:.0%} floor"))
+
+    state = "stalled" if stalled else "expired" if expired else "aging" if aging else "fresh"
+    return state, expired + aging + stalled
+
+
+def staleness(facts: Mapping) -> float | None:
+    """Return how many shelf lives the deal has sat (the larger of stage and cycle), None without one."""
+    ratios = [facts[age] / max(facts[shelf], 1.0)
+              for age, shelf in (("stage_age_days", "stage_shelf_days"), ("age_days", "cycle_shelf_days"))
+              if facts.get(shelf) is not None]
+    return max(ratios) if ratios else None
+
+
+def clearance_list(rows: list[dict]) -> list[dict]:
+    """Keep expired and stalled rows, most inflating first: amount x max(1, staleness), then deal_id."""
+    def weight(r: dict) -> float:
+        return (r.get("amount") or 0.0) * max(1.0, r.get("staleness") or 0.0)
+
+    keep = [r for r in rows if r["state"] in ("expired", "stalled")]
+    return sorted(keep, key=lambda r: (-weight(r), str(r["deal_id"])))
+
+
+# ---------------------------------------------------------------- run and shape
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _none(value):
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _ts(value) -> datetime | None:
+    value = _none(value)
+    if value is None:
+        return None
+    return _utc(pd.Timestamp(value).to_pydatetime())
+
+
+def _date(value) -> date | None:
+    value = _none(value)
+    if value is None:
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.date()
+    return value
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds() / _DAY, 6)
+
+
+def _shelf_index(rows: list[dict]) -> dict[tuple, float]:
+    return {(r["pipeline"], r["stage"]): float(r["days"]) for r in rows if r.get("days") is not None}
+
+
+def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policies,
+              shelf: list[dict] | None = None,
+              win_probability: Mapping[str, float] | None = None) -> list[dict]:
+    """Compute the freshness row of every deal open at ``as_of`` (rules in the module docstring)."""
+    as_of = _utc(as_of)
+    facts = facts_expr(tables, policy=policy).execute()
+    stages = tables["stages"].select("pipeline", "stage", "position").execute()
+    position = {(r.pipeline, r.stage): r.position for r in stages.itertuples()}
+    win_probability = win_probability or {}
+
+    shelves: dict[float, dict[tuple, float]] = {}
+
+    def shelf_of(pol: ClearancePolicy) -> dict[tuple, float]:
+        if shelf is not None:
+            return shelves.setdefault(-1.0, _shelf_index(shelf))
+        if pol.quantile not in shelves:
+            shelves[pol.quantile] = _shelf_index(shelf_life(tables, q=pol.quantile))
+        return shelves[pol.quantile]
+
+    rows: list[dict] = []
+    for r in facts.itertuples(index=False):
+        pol = policy_for(policy, r.pipeline)
+        known = shelf_of(pol)
+        created = _ts(r.created_at)
+        entered = _ts(r.stage_entered_at) or created
+        stage_shelf = known.get((r.pipeline, r.stage))
+        cycle_shelf = known.get((r.pipeline, None))
+        candidates = [start + timedelta(days=days)
+                      for start, days in ((entered, stage_shelf), (created, cycle_shelf)) if days is not None]
+
+        last_touch = _ts(r.last_touch_at)
+        close_date = _date(r.close_date)
+        first_meeting, second_meeting = _ts(r.first_meeting_at), _ts(r.second_meeting_at)
+        last_meeting_touch = _ts(r.last_meeting_touch_at)
+        second_position = position.get((r.pipeline, pol.second_meeting_stage))
+        current_position = position.get((r.pipeline, r.stage))
+        held = first_meeting is not None and (
+            (second_meeting is not None and second_meeting >= first_meeting)
+            or (second_position is not None and current_position is not None
+                and current_position >= second_position)
+            or (last_meeting_touch is not None and last_meeting_touch > first_meeting + _SAME_MEETING))
+        p = _none(win_probability.get(r.deal_id))
+
+        f = {
+            "stage": r.stage,
+            "age_days": _days(created, as_of),
+            "stage_age_days": _days(entered, as_of),
+            "stage_shelf_days": stage_shelf,
+            "cycle_shelf_days": cycle_shelf,
+            "days_since_touch": _days(last_touch, as_of) if last_touch else None,
+            "close_date_pushes": int(r.pushes),
+            "close_date_days_past": (as_of.date() - close_date).days if close_date else None,
+            "days_since_first_meeting": _days(first_meeting, as_of) if first_meeting else None,
+            "second_meeting_held": bool(held),
+            "win_probability": None if p is None else float(p),
+        }
+        state, reasons = classify(f, pol)
+        amount = _none(r.amount)
+        rows.append({
+            "deal_id": r.deal_id,
+            "owner_id": _none(r.owner_id),
+            "pipeline": r.pipeline,
+            "stage": r.stage,
+            "amount": None if amount is None else float(amount),
+            "created_at": created,
+            "stage_entered_at": entered,
+            "age_days": f["age_days"],
+            "stage_age_days": f["stage_age_days"],
+            "days_since_touch": f["days_since_touch"],
+            "close_date": close_date,
+            "close_date_pushes": f["close_date_pushes"],
+            "close_date_past": close_date is not None and close_date < as_of.date(),
+            "stage_shelf_days": stage_shelf,
+            "cycle_shelf_days": cycle_shelf,
+            "best_by": min(candidates) if candidates else None,
+            "win_probability": f["win_probability"],
+            "staleness": staleness(f),
+            "state": state,
+            "reasons": reasons,
+        })
+    return rows
