@@ -263,9 +263,18 @@ def demo_cmd(
         _serve(host, port, 8)
 
 
+# ---------------------------------------------------------------- engine (read-only)
+
+# the engine's commands register themselves on `app` (kept in their own module by feature)
+from bestby import cli_analytics  # noqa: E402,F401
+
+
 def main() -> None:
     app()
 
 
 if __name__ == "__main__":
-    main()
+    # run the commands of the importable module, where cli_analytics registered its commands
+    from bestby.cli import main as _main
+
+    _main()
