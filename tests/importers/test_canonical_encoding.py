@@ -16,7 +16,7 @@ from bestby.importers.canonical import import_canonical
 from bestby.importers.problems import ImportFailed
 from bestby.pipeline.models import Deal
 from tests.importers.folders import HAND, write_folder
-from tests.importers.test_canonical_helpers import export_bytes, flush_store, replace_line, write_parquet_copies
+from tests.importers.test_canonical_helpers import HAND_ROWS, export_bytes, flush_store, replace_line, write_parquet_copies
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,6 @@ def utc(settings):
     """Expected timestamps below are written for a workspace in UTC."""
     settings.TIME_ZONE = "UTC"
 
-HAND_ROWS = {"users": 2, "stages": 4, "accounts": 2, "deals": 3, "stage_events": 6, "close_date_events": 2,
-             "touches": 2, "quotas": 2}
 
 
 def _encoded(bom: bool, crlf: bool) -> dict[str, str]:

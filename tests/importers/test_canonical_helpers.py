@@ -18,6 +18,10 @@ from django.db import connection
 from bestby.exporters import export_canonical
 from tests.importers.folders import HAND
 
+#: rows of each file of the hand folder (tests/importers/folders.py), counted by hand
+HAND_ROWS = {"users": 2, "stages": 4, "accounts": 2, "deals": 3, "stage_events": 6, "close_date_events": 2,
+             "touches": 2, "quotas": 2}
+
 
 def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:
     """Write ``files`` ({name: text or bytes}) byte for byte into a new ``folder``."""

@@ -17,6 +17,7 @@ from bestby.importers.problems import ImportFailed
 from bestby.pipeline.models import Deal
 from tests.importers.folders import HAND, write_folder
 from tests.importers.test_canonical_helpers import (
+    HAND_ROWS,
     Snapshot, changed_hand, export_bytes, flush_store, replace_line, write_parquet_copies,
 )
 
@@ -28,8 +29,6 @@ def utc(settings):
     """Bare dates below are compared with +00:00 timestamps: a workspace in UTC."""
     settings.TIME_ZONE = "UTC"
 
-HAND_ROWS = {"users": 2, "stages": 4, "accounts": 2, "deals": 3, "stage_events": 6, "close_date_events": 2,
-             "touches": 2, "quotas": 2}
 
 
 def counts(report) -> dict[str, tuple[int, int, int]]:

@@ -5,6 +5,7 @@ See ``bestby.importers.canonical`` for the whole import and its guarantees.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,13 @@ from bestby.importers.tables import ParsedTable
 
 _MISSING = object()
 DEFAULT_PIPELINE = "default"
+
+
+@functools.cache
+def _not_null_fields(fmap: FileMap) -> frozenset[str]:
+    """Fields of a file's model that store an empty cell as '' (text fields are NOT NULL in Django)."""
+    model = fmap.model
+    return frozenset(c.field for c in fmap.cols if not c.ref and not model._meta.get_field(c.field).null)
 
 
 class Writer:
@@ -107,6 +115,30 @@ class Writer:
                                           f"refers to {target} id {values[i]!r}, which is neither in {target} nor stored")
         return resolved
 
+    def build_row(self, fmap: FileMap, table: ParsedTable, i: int, values: list, custom: dict | None,
+                  given: dict) -> list | None:
+        """One row's values for the store (the row-by-row path of the files that need it).
+
+        ``given`` holds values the caller resolved itself, by FORMAT.md column;
+        other references are resolved, empty text becomes ''. None when a
+        reference is missing (the problem is reported).
+        """
+        out, ok = [], True
+        text = _not_null_fields(fmap)
+        for col, value in zip(fmap.cols, values):
+            if col.column in given:
+                value = given[col.column]
+            elif col.ref in REF_MODELS:
+                value = self.resolve(col.ref, value, table.file, lambda: table.lines[i], col.column)
+                ok = ok and value is not _MISSING
+            elif value is None and col.field in text:
+                value = ""
+            out.append(value)
+        if not ok:
+            return None
+        out.append(custom or {})
+        return out
+
     def write_generic(self, name: str) -> None:
         """Resolve and write a file column by column (the path of the big files)."""
         fmap = MAPS[name]
@@ -116,7 +148,7 @@ class Writer:
         for col, values in zip(fmap.cols, table.columns):
             if col.ref and col.ref in REF_MODELS:
                 values = self.resolve_column(col.ref, values, table, col.column, ok)
-            elif not fmap.model._meta.get_field(col.field).null and None in values:
+            elif col.field in _not_null_fields(fmap) and None in values:
                 values = ["" if v is None else v for v in values]  # an empty text cell is stored as ''
             out_cols.append(values)
         out_cols.append([c or {} for c in table.customs])
@@ -242,26 +274,19 @@ class Writer:
         table = self.parsed[name]
         own_ids = {values[0] for values in table.rows}
         stored = self.ref_map(name)
+        self_col = next(j for j, col in enumerate(fmap.cols) if col.attname == attname)
         built = []
         for i, (values, custom) in enumerate(zip(table.rows, table.customs)):
-            out, ok = [], True
-            for col, value in zip(fmap.cols, values):
-                if col.attname == attname and value is not None:
-                    if value in stored:
-                        value = stored[value]
-                    elif value in own_ids:
-                        value = _Pending(value, column)
-                    else:
-                        self.problems.add(table.file, table.lines[i], column, f"refers to {name} id {value!r}, which is neither in {name} nor stored")
-                        ok = False
-                elif col.ref and col.ref in REF_MODELS:
-                    value = self.resolve(col.ref, value, table.file, lambda: table.lines[i], col.column)
-                    ok = ok and value is not _MISSING
-                elif value is None and not fmap.model._meta.get_field(col.field).null:
-                    value = ""
-                out.append(value)
-            if ok:
-                out.append(custom or {})
+            value = values[self_col]
+            if value is None or value in stored:
+                value = stored.get(value)
+            elif value in own_ids:
+                value = _Pending(value, column)
+            else:
+                self.problems.add(table.file, table.lines[i], column, f"refers to {name} id {value!r}, which is neither in {name} nor stored")
+                continue
+            out = self.build_row(fmap, table, i, values, custom, {column: value})
+            if out is not None:
                 built.append((i, out))
         insert_extra = None
         if extra:
@@ -397,22 +422,8 @@ class Writer:
             if closed_at is not None and values[idx["created_at"]] is not None and closed_at < values[idx["created_at"]]:
                 self.problems.add(table.file, table.lines[i], "closed_at", "is before created_at")
                 ok = False
-            out = []
-            for col, value in zip(fmap.cols, values):
-                if col.column == "pipeline":
-                    value = ppk
-                elif col.column == "stage":
-                    value = stage_pk
-                elif col.column == "status":
-                    value = status
-                elif col.ref:
-                    value = self.resolve(col.ref, value, table.file, lambda: table.lines[i], col.column)
-                    ok = ok and value is not _MISSING
-                elif value is None and not fmap.model._meta.get_field(col.field).null:
-                    value = ""
-                out.append(value)
-            if ok:
-                out.append(custom or {})
+            out = self.build_row(fmap, table, i, values, custom, {"pipeline": ppk, "stage": stage_pk, "status": status})
+            if ok and out is not None:
                 built.append((i, out))
         attnames = list(fmap.attnames)
         old = self.sync(fmap, table, built)
