@@ -43,6 +43,8 @@ DEALS = [
     ["P", "p", "u2", "8000", "2024-05-01", "Proposal", "open", "", ""],
     ["K", "p", "u1", "2000", "2024-06-28", "Won", "won", "2024-07-10", ""],   # won AFTER as_of: open then
     ["Q1", "q", "u3", "1000", "2024-01-15", "Intro", "open", "", ""],        # another pipeline, no history
+    ["W", "p", "u2", "7000", "2024-04-01", "Proposal", "open", "", ""],      # past its best-by, still worked
+    ["PK", "p", "u1", "900", "2024-06-27", "Qualify", "open", "", "2024-07-31"],  # close date parked
 ]
 
 # deal_id, at, to_stage
@@ -69,13 +71,15 @@ EVENTS = [
     ["S1", "2024-07-02", "1st meeting"],  # after as_of: does not exist
     ["P", "2024-05-01", "1st meeting"], ["P", "2024-06-08", "Proposal"],  # skipped the 2nd meeting stage
     ["K", "2024-06-28", "Qualify"], ["K", "2024-07-10", "Won"],
+    ["W", "2024-04-01", "Proposal"],   # straight into Proposal: a censored visit, no forward exit
+    ["PK", "2024-06-27", "Qualify"],
 ]
 
 # touch_id, deal_id, at, channel
 TOUCHES = [
     ["t1", "F", "2024-06-26", "email"],
     ["t2", "A", "2024-06-20", "phone"],
-    ["t3", "E", "2024-06-29", "email"],
+    ["t3", "E", "2024-05-20", "email"],     # E's last touch: 41 days before as_of, idle (> 30)
     ["t4", "S1", "2024-03-10", "email"],     # S1's last real touch: 03-10 -> 06-30 = 21 + 30 + 31 + 30 = 112 days
     ["t5", "S1", "2024-06-25", "social"],    # a "like" is not a touch
     ["t6", "S1", "2024-07-05", "phone"],     # after as_of: does not exist
@@ -86,16 +90,23 @@ TOUCHES = [
     ["t11", "M", "2024-06-28", "text"],
     ["t12", "P", "2024-06-29", "email"],
     ["t13", "", "2024-06-29", "email"],      # not linked to a deal
+    ["t14", "W", "2024-06-29", "phone"],     # W is still worked
+    ["t15", "PK", "2024-06-28", "email"],
 ]
 
 # deal_id, at, new_close_date, old_close_date
 CLOSE_DATE_EVENTS = [
     ["F", "2024-06-25", "2024-07-15", ""],            # first setting: not a push
-    ["F", "2024-06-27", "2024-07-31", "2024-07-15"],  # push 1 (of 1: not stalled)
+    ["F", "2024-06-27", "2024-07-30", "2024-07-15"],  # push 1 (of 1: not stalled)
     ["S2", "2024-06-01", "2024-06-15", ""],           # first setting
-    ["S2", "2024-06-10", "2024-06-30", "2024-06-15"], # push 1
-    ["S2", "2024-06-20", "2024-07-15", "2024-06-30"], # push 2
-    ["S2", "2024-06-22", "2024-07-10", "2024-07-15"], # pulled in: not a push
+    ["S2", "2024-06-20", "2024-06-30", "2024-06-15"], # push 1, at the moment S2 entered Proof: counts
+    ["S2", "2024-06-21", "2024-07-15", "2024-06-30"], # push 2
+    ["S2", "2024-06-22", "2024-07-10", "2024-07-15"], # pulled in: not a push (and so not parked either)
+    ["A", "2024-05-01", "2024-06-01", ""],            # A: two pushes, both before it entered Proposal on 06-06:
+    ["A", "2024-05-15", "2024-06-20", "2024-06-01"],  # re-planning while it moved, not a stall
+    ["A", "2024-05-25", "2024-07-15", "2024-06-20"],
+    ["PK", "2024-06-27", "2024-07-15", ""],           # first setting
+    ["PK", "2024-06-28", "2024-07-31", "2024-07-15"], # pushed to a month end: parked
 ]
 
 
@@ -136,13 +147,13 @@ def codes(row: dict) -> list[str]:
 
 def test_only_open_deals_sorted_by_id(result):
     # H1 is won; K was won after as_of, so it is open then
-    assert [r["deal_id"] for r in result] == ["A", "E", "F", "K", "M", "P", "Q1", "S1", "S2", "S3"]
+    assert [r["deal_id"] for r in result] == ["A", "E", "F", "K", "M", "P", "PK", "Q1", "S1", "S2", "S3", "W"]
 
 
 def test_states(rows):
     assert {k: r["state"] for k, r in rows.items()} == {
-        "F": "fresh", "K": "fresh", "A": "aging", "M": "aging", "P": "aging", "E": "expired",
-        "S1": "stalled", "S2": "stalled", "S3": "stalled", "Q1": "stalled"}
+        "F": "fresh", "K": "fresh", "A": "aging", "M": "aging", "P": "aging", "W": "aging", "PK": "aging",
+        "E": "expired", "S1": "stalled", "S2": "stalled", "S3": "stalled", "Q1": "stalled"}
 
 
 def test_fresh_deal(rows):
@@ -165,12 +176,16 @@ def test_aging_deal(rows):
     assert a["best_by"] == datetime(2024, 7, 6, tzinfo=UTC)
     assert codes(a) == ["stage_aging", "cycle_aging"]
     assert a["win_probability"] is None
+    # two pushes, both before the Proposal entry (06-06): not "pushed again and again" while stuck
+    assert (a["close_date_pushes"], a["close_date_pushes_in_stage"]) == (2, 0)
+    assert a["close_date"] == date(2024, 7, 15) and a["close_date_parked"] is False
 
 
 def test_expired_deal(rows):
     e = rows["E"]
     # Proposal since 05-01: 60 days > 30; age 04-01 -> 06-30 = 29 + 31 + 30 = 90 > 70; close date 06-15 past by 15
-    assert (e["age_days"], e["stage_age_days"], e["days_since_touch"]) == (90, 60, 1)
+    # idle: last touch 05-20, 41 days ago (> 30), so past its best-by it is expired (not stalled: < 90)
+    assert (e["age_days"], e["stage_age_days"], e["days_since_touch"]) == (90, 60, 41)
     assert e["best_by"] == datetime(2024, 5, 31, tzinfo=UTC)  # min(05-01 + 30, 04-01 + 70 = 06-10)
     assert e["close_date_past"] is True
     assert codes(e) == ["past_stage_best_by", "past_cycle_best_by", "close_date_past"]
@@ -196,6 +211,7 @@ def test_pushes_and_no_second_meeting(rows):
     s = rows["S2"]
     # two pushes (06-15 -> 06-30 -> 07-15), then a pull-in to 07-10
     assert s["close_date_pushes"] == 2 and s["close_date"] == date(2024, 7, 10)
+    assert s["close_date_pushes_in_stage"] == 2 and s["close_date_parked"] is False
     # in Proof since 06-20: 10 days, not past 10 but > 7.5; age 51 <= 52.5;
     # first meeting 05-15 (46 days ago); its same-day meeting touch is not a second meeting
     assert (s["stage_age_days"], s["age_days"]) == (10, 51)
@@ -217,6 +233,22 @@ def test_later_stage_counts_as_second_meeting(rows):
     # in Proposal since 06-08: 22 days <= 22.5; age 60 > 52.5
     assert (p["stage_age_days"], p["age_days"]) == (22, 60)
     assert codes(p) == ["cycle_aging"]
+
+
+def test_past_best_by_but_worked_is_aging(rows):
+    w = rows["W"]
+    # Proposal since 04-01: 90 days > 30 and age 90 > 70, but touched 06-29 (1 day ago, not idle): aging
+    assert (w["age_days"], w["stage_age_days"], w["days_since_touch"]) == (90, 90, 1)
+    assert w["state"] == "aging"
+    assert codes(w) == ["past_stage_best_by", "past_cycle_best_by"]
+    assert w["reasons"][0]["text"] == "in Proposal for 90 days; 80% leave within 30; still worked (touched 1 days ago)"
+
+
+def test_close_date_parked_at_month_end(rows):
+    k = rows["PK"]
+    # pushed on 06-28 from 07-15 to 07-31, the last day of July; in Qualify 3 days, touched 2 days ago
+    assert k["close_date"] == date(2024, 7, 31) and k["close_date_parked"] is True
+    assert codes(k) == ["close_date_parked"] and k["state"] == "aging"
 
 
 def test_won_after_as_of_is_open(rows):
@@ -305,14 +337,46 @@ def test_classify_stage_best_by_boundaries():
     assert state(stage_age_days=15) == ("fresh", [])
     assert state(stage_age_days=15.5) == ("aging", ["stage_aging"])
     assert state(stage_age_days=20) == ("aging", ["stage_aging"])
-    assert state(stage_age_days=21) == ("expired", ["past_stage_best_by"])
+    # past the best-by: expired when idle (no touch for more than 30 days), aging while still worked
+    assert state(stage_age_days=21, days_since_touch=31) == ("expired", ["past_stage_best_by"])
+    assert state(stage_age_days=21, days_since_touch=30) == ("aging", ["past_stage_best_by"])
+    assert state(stage_age_days=21) == ("aging", ["past_stage_best_by"])
+
+
+@pytest.mark.parametrize(("idle", "touched", "expected"), [
+    (30, 30.5, "expired"), (30, 30, "aging"), (0, 0.5, "expired"), (0, 0, "aging"), (60, 45, "aging")])
+def test_classify_expired_idle_boundary(idle, touched, expected):
+    policy = ClearancePolicy(expired_idle_days=idle)
+    s, _ = classify({**BASE, "stage_age_days": 25.0, "days_since_touch": touched}, policy)
+    assert s == expected
+
+
+def test_classify_never_touched_idle_counts_from_creation():
+    # never touched: idle for its whole age (10 days here, not > 30), so past the stage best-by it is aging
+    assert state(stage_age_days=21, days_since_touch=None)[0] == "aging"
+    assert state(stage_age_days=21, age_days=31, days_since_touch=None)[0] == "expired"
+
+
+def test_classify_pushes_count_in_stage_only():
+    assert state(close_date_pushes=3, close_date_pushes_in_stage=1) == ("fresh", [])
+    assert state(close_date_pushes=3, close_date_pushes_in_stage=2) == ("stalled", ["close_date_pushed"])
+
+
+def test_classify_second_meeting_allowance_comes_from_facts():
+    assert state(days_since_first_meeting=45, second_meeting_days=50.0) == ("fresh", [])
+    assert state(days_since_first_meeting=51, second_meeting_days=50.0) == ("stalled", ["no_second_meeting"])
+
+
+def test_classify_parked_close_date_ages():
+    assert state(close_date_parked=True) == ("aging", ["close_date_parked"])
 
 
 def test_classify_cycle_best_by_boundaries():
     assert state(age_days=75) == ("fresh", [])
     assert state(age_days=76) == ("aging", ["cycle_aging"])
     assert state(age_days=100) == ("aging", ["cycle_aging"])
-    assert state(age_days=101) == ("expired", ["past_cycle_best_by"])
+    assert state(age_days=101, days_since_touch=31) == ("expired", ["past_cycle_best_by"])
+    assert state(age_days=101) == ("aging", ["past_cycle_best_by"])
 
 
 def test_classify_without_shelf_life_no_clock_rules():
@@ -368,6 +432,9 @@ def test_clearance_list_keeps_expired_and_stalled_only():
     ("close_date_grace_days", -1), ("no_second_meeting_days", "30"),
     ("win_probability_floor", -0.1), ("win_probability_floor", 2),
     ("first_meeting_stage", ""), ("second_meeting_stage", None),
+    ("expired_idle_days", -1), ("expired_idle_days", float("nan")), ("no_second_meeting_days", -5),
+    ("segment", "colour"), ("segment", ""), ("lookback_days", 0), ("lookback_days", float("inf")),
+    ("lookback_days", "90"), ("business_days", "yes"), ("business_days", 1),
 ])
 def test_policy_validation_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -385,3 +452,43 @@ def test_policy_defaults_and_frozen():
         0.8, 0.75, 90, 2, 0.05)
     with pytest.raises(AttributeError):
         p.quantile = 0.5  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- policies from a file
+
+def test_policy_file_toml_default_and_per_pipeline(tmp_path, tables):
+    from bestby.engine.policy import load_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text('[default]\nno_touch_days = 200\n\n[pipelines.q]\nno_touch_days = 100\n', encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.get("p").no_touch_days == 200 and policy.get("q").no_touch_days == 100
+    assert policy.get("q").quantile == 0.8  # untouched settings keep the built-in defaults
+    got = {r["deal_id"]: r for r in freshness(tables, as_of=AS_OF, policy=policy, win_probability={})}
+    # S1 untouched for 112 days: not stalled under 200 (pipeline p); Q1 never touched in 167 days: stalled under 100
+    assert "no_touch" not in codes(got["S1"]) and codes(got["Q1"]) == ["no_touch"]
+
+
+def test_policy_file_json_single_policy(tmp_path):
+    from bestby.engine.policy import ClearancePolicy, load_policy
+
+    path = tmp_path / "policy.json"
+    path.write_text('{"default": {"quantile": 0.9, "segment": "owner", "business_days": true}}', encoding="utf-8")
+    assert load_policy(path) == ClearancePolicy(quantile=0.9, segment="owner", business_days=True)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[default]\nquantile = 2\n", "policy.toml: [default] quantile must be in (0, 1]"),
+    ("[default]\nno_touch = 5\n", "policy.toml: [default] unknown setting 'no_touch'"),
+    ("[pipelines.Big]\nsegment = 'colour'\n", "policy.toml: [pipelines.Big] segment must be one of"),
+    ("[defaults]\n", "policy.toml: unknown section 'defaults'"),
+    ("[default\n", "policy.toml: not valid TOML"),
+])
+def test_policy_file_errors_name_the_section_and_setting(tmp_path, text, needle):
+    from bestby.engine.policy import load_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError) as err:
+        load_policy(path)
+    assert needle in str(err.value)

@@ -6,9 +6,12 @@ returns one row per deal OPEN at ``as_of`` (``status`` not ``won``/``lost``),
 sorted by ``deal_id``. Durations are fractional days (seconds / 86 400).
 ``policy`` is one :class:`~bestby.engine.policy.ClearancePolicy` for every
 pipeline or a mapping ``{pipeline: policy}`` (a pipeline missing from it gets
-the defaults). ``win_probability`` optionally maps ``deal_id`` to a chance in
-[0, 1] (for example from the survival model); without one the probability
-rule never fires and ``win_probability`` is None.
+the defaults). ``win_probability`` is a mapping ``deal_id -> chance`` in
+[0, 1], or a :class:`~bestby.engine.win.WinModel`; None (the default) learns
+the model from ``tables`` with :func:`bestby.engine.win.win_model`, and an
+empty mapping turns the probability off. A deal without a probability (no
+model for its pipeline: too little history) has ``win_probability`` None and
+the probability rule does not fire for it.
 
 Facts (reduced per deal by one Ibis expression on the tables' backend)
     ``age_days``          as_of - created_at
@@ -18,6 +21,11 @@ Facts (reduced per deal by one Ibis expression on the tables' backend)
                           channel is not ``social``; None if never touched
     ``close_date_pushes`` close-date events with new_close_date > old_close_date
                           (a first setting, old NULL, and a pull-in are not pushes)
+    ``close_date_pushes_in_stage`` those pushes made at or after the deal
+                          entered its current stage (``stage_entered_at``, else
+                          created_at)
+    ``close_date_parked`` the last close-date event is a push and the close
+                          date (at as_of) is the last day of its month
     ``close_date_past``   close_date < as_of's (UTC) date
     first meeting         the first stage event into the policy's
                           ``first_meeting_stage``; the second meeting is held if,
@@ -25,27 +33,40 @@ Facts (reduced per deal by one Ibis expression on the tables' backend)
                           or its current stage sits at or after that stage's
                           position, or a ``meeting`` touch was logged more than
                           one day after the first meeting (the first meeting's
-                          own touch is often logged on the day the stage is set)
+                          own touch is often logged on the day the stage is set).
+                          The gap allowed before "no second meeting" fires is
+                          the policy's, or learned (:func:`second_meeting_gaps`)
 Best-by
     ``best_by`` = min(stage_entered_at + stage shelf life,
     created_at + cycle shelf life), over the figures that exist (a stage or
     pipeline without history has none; with neither, ``best_by`` is None and
     no best-by rule applies). Shelf lives come from ``shelf`` (rows as
     :func:`bestby.engine.shelf_life.shelf_life` returns them) or, when it is
-    None, from ``shelf_life(tables, q=policy.quantile)``.
+    None, from ``shelf_life(tables, q=policy.quantile, by=policy.segment,
+    since=as_of - policy.lookback_days, business_days=policy.business_days)``.
+    With a segment, a deal uses its segment's figures (``segment`` in the
+    row). On the business clock (``policy.business_days``) the stage and cycle
+    ages compared with the shelf lives, the staleness and the best-by instant
+    are on that clock (:mod:`bestby.engine.clock`); the row's ``age_days`` and
+    ``stage_age_days`` stay calendar days and ``shelf_unit`` says which unit
+    the shelf lives are in.
 
 State (:func:`classify`, pure; every reason that applies is listed)
     1. ``stalled`` if any progress signal fires: no real touch for more than
        ``no_touch_days`` (a never-touched deal counts from its creation);
-       ``close_date_pushes >= stalled_after_pushes``; no second meeting more
-       than ``no_second_meeting_days`` after a first; win probability (when
-       given) below ``win_probability_floor``. Progress, not time, kills deals:
-       these outrank the clock.
-    2. else ``expired`` if as_of is past the best-by: stage age > stage shelf
-       life or age > cycle shelf life (at exactly the best-by it is not yet).
-    3. else ``aging`` if stage age > ``aging_fraction`` x stage shelf life, or
-       age > ``aging_fraction`` x cycle shelf life, or the expected close date
-       is more than ``close_date_grace_days`` in the past.
+       ``close_date_pushes_in_stage >= stalled_after_pushes``; no second
+       meeting more than the allowed gap after a first; win probability (when
+       known) below ``win_probability_floor``. Progress, not time, kills
+       deals: these outrank the clock.
+    2. else ``expired`` if as_of is past the best-by (stage age > stage shelf
+       life or age > cycle shelf life; at exactly the best-by it is not yet)
+       AND the deal is idle: no real touch for more than ``expired_idle_days``
+       (never touched: counted from creation).
+    3. else ``aging`` if past the best-by but not idle (reason codes as in 2,
+       the text says it is still worked), or stage age > ``aging_fraction`` x
+       stage shelf life, or age > ``aging_fraction`` x cycle shelf life, or
+       the expected close date is more than ``close_date_grace_days`` in the
+       past, or the close date is parked at a month end by a push.
     4. else ``fresh``.
 
 Staleness and the clearance list
@@ -66,10 +87,13 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import ibis
+import numpy as np
 import pandas as pd
 
-from bestby.engine.policy import ClearancePolicy
-from bestby.engine.shelf_life import shelf_life
+from bestby.engine.policy import DEFAULT_NO_SECOND_MEETING_DAYS, MIN_SECOND_MEETING_HISTORY, ClearancePolicy
+from bestby.engine.clock import add_days, elapsed
+from bestby.engine.shelf_life import segment_expr, shelf_life
+from bestby.engine.win import WinModel, win_model
 
 __all__ = ["STATES", "classify", "clearance_list", "facts_expr", "freshness", "staleness"]
 
@@ -92,7 +116,7 @@ def policy_for(policy: Policies, pipeline: str) -> ClearancePolicy:
 def _per_pipeline(pipeline, policy: Policies, field: str):
     if isinstance(policy, ClearancePolicy):
         return ibis.literal(getattr(policy, field))
-    default = getattr(ClearancePolicy(), field)
+    default = getattr(getattr(policy, "default", None) or ClearancePolicy(), field)
     if not policy:
         return ibis.literal(default)
     return ibis.cases(*((pipeline == p, getattr(pol, field)) for p, pol in policy.items()), else_=default)
@@ -134,13 +158,56 @@ def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table
 
     if "close_date_events" in tables:
         c = tables["close_date_events"]
-        agg = c.group_by(c_deal=c.deal_id).agg(
-            pushes=c.deal_id.count(where=c.new_close_date > c.old_close_date))
+        entry = out.select(c_deal="deal_id", c_since=out.stage_entered_at.coalesce(out.created_at))
+        c = c.join(entry, c.deal_id == entry.c_deal)
+        push = c.new_close_date > c.old_close_date
+        agg = c.group_by("c_deal").agg(
+            pushes=c.c_deal.count(where=push),
+            pushes_in_stage=c.c_deal.count(where=push & (c.at >= c.c_since)),
+            last_push_at=c.at.max(where=push),
+            last_change_at=c.at.max(),
+        )
         out = out.left_join(agg, out.deal_id == agg.c_deal).drop("c_deal")
-        out = out.mutate(pushes=out.pushes.fill_null(0))
+        out = out.mutate(pushes=out.pushes.fill_null(0), pushes_in_stage=out.pushes_in_stage.fill_null(0))
     else:
-        out = out.mutate(pushes=ibis.literal(0, type="int64"))
+        out = out.mutate(pushes=ibis.literal(0, type="int64"), pushes_in_stage=ibis.literal(0, type="int64"),
+                         last_push_at=ibis.null(ts), last_change_at=ibis.null(ts))
     return out.order_by("deal_id")
+
+
+def second_meeting_gaps(tables: dict[str, ibis.Table], *, policy: Policies) -> dict[str, tuple[float, int]]:
+    """Per pipeline: the policy quantile of days from first to second meeting stage entry, and n.
+
+    Per deal, the last entry into each of the pipeline policy's two meeting
+    stages; deals whose second entry is after the first count; the quantile
+    is type 7 (as :mod:`bestby.engine.shelf_life`). Pipelines without such a
+    deal are absent.
+    """
+    if "stage_events" not in tables:
+        return {}
+    ev, d = tables["stage_events"], tables["deals"]
+    keys = d.select(k_deal="deal_id", k_pipeline="pipeline",
+                    k_first=_per_pipeline(d.pipeline, policy, "first_meeting_stage"),
+                    k_second=_per_pipeline(d.pipeline, policy, "second_meeting_stage"),
+                    k_q=_per_pipeline(d.pipeline, policy, "quantile"))
+    j = ev.join(keys, ev.deal_id == keys.k_deal)
+    per = j.group_by("k_deal", "k_pipeline", "k_q").agg(
+        first=j.at.max(where=j.to_stage == j.k_first), second=j.at.max(where=j.to_stage == j.k_second))
+    per = per.filter(per.first.notnull() & per.second.notnull() & (per.second > per.first))
+    per = per.mutate(days=(per.second.epoch_seconds() - per.first.epoch_seconds()).cast("float64") / _DAY)
+    out: dict[str, tuple[float, int]] = {}
+    frame = per.select("k_pipeline", "k_q", "days").execute()
+    for (pipeline, q), group in frame.groupby(["k_pipeline", "k_q"]):
+        out[pipeline] = (float(np.quantile(group["days"].to_numpy(dtype=float), q)), int(len(group)))
+    return out
+
+
+def _second_meeting_allowance(pol: ClearancePolicy, learned: tuple[float, int] | None) -> float:
+    if pol.no_second_meeting_days is not None:
+        return float(pol.no_second_meeting_days)
+    if learned is not None and learned[1] >= MIN_SECOND_MEETING_HISTORY:
+        return learned[0]
+    return DEFAULT_NO_SECOND_MEETING_DAYS
 
 
 # ---------------------------------------------------------------- rules (pure)
@@ -158,44 +225,60 @@ def classify(facts: Mapping, policy: ClearancePolicy) -> tuple[str, list[dict]]:
 
     ``facts`` keys (None where unknown): ``stage``, ``age_days``, ``stage_age_days``,
     ``stage_shelf_days``, ``cycle_shelf_days``, ``days_since_touch``,
-    ``close_date_pushes``, ``close_date_days_past`` (as_of date - close date, in days),
-    ``days_since_first_meeting``, ``second_meeting_held``, ``win_probability``.
+    ``close_date_pushes_in_stage`` (falls back to ``close_date_pushes``),
+    ``close_date_days_past`` (as_of date - close date, in days), ``close_date_parked``,
+    ``days_since_first_meeting``, ``second_meeting_held``, ``second_meeting_days``
+    (the allowed gap; falls back to the policy's, else 30), ``win_probability``.
     """
     pct = f"{policy.quantile * 100:.0f}%"
+    unit = "business days" if policy.business_days else "days"
     stage, age, stage_age = facts.get("stage"), facts["age_days"], facts["stage_age_days"]
     stage_shelf, cycle_shelf = facts.get("stage_shelf_days"), facts.get("cycle_shelf_days")
+    since_touch = facts.get("days_since_touch")
+    idle_days = facts.get("calendar_age_days", age) if since_touch is None else since_touch
+    idle = idle_days > policy.expired_idle_days
+    worked = "" if idle else (f"; still worked (touched {_fmt(idle_days)} days ago)" if since_touch is not None
+                              else "; still new")
     expired, aging, stalled = [], [], []
 
+    past = []
     if stage_shelf is not None:
         if stage_age > stage_shelf:
-            expired.append(_reason("past_stage_best_by",
-                                   f"in {stage} for {_fmt(stage_age)} days; {pct} leave within {_fmt(stage_shelf)}"))
+            past.append(_reason("past_stage_best_by", f"in {stage} for {_fmt(stage_age)} {unit}; "
+                                                      f"{pct} leave within {_fmt(stage_shelf)}{worked}"))
         elif stage_age > policy.aging_fraction * stage_shelf:
             aging.append(_reason("stage_aging",
-                                 f"in {stage} for {_fmt(stage_age)} of its {_fmt(stage_shelf)} best-by days"))
+                                 f"in {stage} for {_fmt(stage_age)} of its {_fmt(stage_shelf)} best-by {unit}"))
     if cycle_shelf is not None:
         if age > cycle_shelf:
-            expired.append(_reason("past_cycle_best_by",
-                                   f"open for {_fmt(age)} days; {pct} of wins close within {_fmt(cycle_shelf)}"))
+            past.append(_reason("past_cycle_best_by", f"open for {_fmt(age)} {unit}; "
+                                                      f"{pct} of wins close within {_fmt(cycle_shelf)}{worked}"))
         elif age > policy.aging_fraction * cycle_shelf:
-            aging.append(_reason("cycle_aging", f"open for {_fmt(age)} of its {_fmt(cycle_shelf)} best-by days"))
-    past = facts.get("close_date_days_past")
-    if past is not None and past > policy.close_date_grace_days:
-        aging.append(_reason("close_date_past", f"expected close date passed {_fmt(past)} days ago"))
+            aging.append(_reason("cycle_aging", f"open for {_fmt(age)} of its {_fmt(cycle_shelf)} best-by {unit}"))
+    (expired if idle else aging)[:0] = past
+    past_days = facts.get("close_date_days_past")
+    if past_days is not None and past_days > policy.close_date_grace_days:
+        aging.append(_reason("close_date_past", f"expected close date passed {_fmt(past_days)} days ago"))
+    if facts.get("close_date_parked"):
+        aging.append(_reason("close_date_parked", "close date pushed to a month end (a placeholder, not a plan)"))
 
-    since_touch = facts.get("days_since_touch")
     if since_touch is None:
-        if age > policy.no_touch_days:
-            stalled.append(_reason("no_touch", f"never touched in {_fmt(age)} days"))
+        if idle_days > policy.no_touch_days:
+            stalled.append(_reason("no_touch", f"never touched in {_fmt(idle_days)} days"))
     elif since_touch > policy.no_touch_days:
         stalled.append(_reason("no_touch", f"no touch for {_fmt(since_touch)} days"))
-    pushes = facts.get("close_date_pushes") or 0
+    pushes = facts.get("close_date_pushes_in_stage", facts.get("close_date_pushes")) or 0
     if pushes >= policy.stalled_after_pushes:
-        stalled.append(_reason("close_date_pushed", f"close date pushed {pushes} times"))
+        where = f" while in {stage}" if stage else ""
+        stalled.append(_reason("close_date_pushed", f"close date pushed {pushes} times{where}"))
     since_first = facts.get("days_since_first_meeting")
-    if (since_first is not None and since_first > policy.no_second_meeting_days
-            and not facts.get("second_meeting_held")):
-        stalled.append(_reason("no_second_meeting", f"first meeting {_fmt(since_first)} days ago and no second"))
+    allowed = facts.get("second_meeting_days")
+    if allowed is None:
+        allowed = policy.no_second_meeting_days if policy.no_second_meeting_days is not None \
+            else DEFAULT_NO_SECOND_MEETING_DAYS
+    if since_first is not None and since_first > allowed and not facts.get("second_meeting_held"):
+        stalled.append(_reason("no_second_meeting", f"first meeting {_fmt(since_first)} days ago and no second "
+                                                    f"(allowed: {_fmt(allowed)})"))
     p = facts.get("win_probability")
     if p is not None and p < policy.win_probability_floor:
         stalled.append(_reason("low_win_probability",
@@ -262,27 +345,69 @@ def _days(start: datetime, end: datetime) -> float:
 
 
 def _shelf_index(rows: list[dict]) -> dict[tuple, float]:
-    return {(r["pipeline"], r["stage"]): float(r["days"]) for r in rows if r.get("days") is not None}
+    """(pipeline, segment, stage) -> days; stage None is the whole cycle, segment None the whole pipeline."""
+    return {(r["pipeline"], r.get("segment"), r["stage"]): float(r["days"]) for r in rows if r.get("days") is not None}
+
+
+def _policies(policy: Policies) -> list[ClearancePolicy]:
+    return [policy] if isinstance(policy, ClearancePolicy) else [*policy.values(), ClearancePolicy()]
+
+
+def _month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).day == 1
+
+
+def _probabilities(facts: pd.DataFrame, as_of: datetime, model: WinModel) -> np.ndarray:
+    """Each open deal's P(eventual win | still open), NaN without a model; vectorised per (pipeline, stage)."""
+    out = np.full(len(facts), np.nan)
+    if not len(facts):
+        return out
+    now = pd.Timestamp(as_of)
+    created = pd.to_datetime(facts["created_at"], utc=True)
+    entered = pd.to_datetime(facts["stage_entered_at"], utc=True).fillna(created)
+    age = ((now - created).dt.total_seconds() / _DAY).to_numpy(dtype=float)
+    stage_age = ((now - entered).dt.total_seconds() / _DAY).to_numpy(dtype=float)
+    for (pipeline, stage), idx in facts.groupby(["pipeline", "stage"], dropna=False, sort=False).indices.items():
+        p = model.chances_many(pipeline, None if pd.isna(stage) else stage,
+                               age_days=age[idx], stage_age_days=stage_age[idx])
+        if p is not None:
+            out[idx] = p
+    return out
 
 
 def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policies,
               shelf: list[dict] | None = None,
-              win_probability: Mapping[str, float] | None = None) -> list[dict]:
+              win_probability: Mapping[str, float] | WinModel | None = None) -> list[dict]:
     """Compute the freshness row of every deal open at ``as_of`` (rules in the module docstring)."""
     as_of = _utc(as_of)
     facts = facts_expr(tables, policy=policy).execute()
     stages = tables["stages"].select("pipeline", "stage", "position").execute()
     position = {(r.pipeline, r.stage): r.position for r in stages.itertuples()}
-    win_probability = win_probability or {}
+    if win_probability is None:
+        win_probability = win_model(tables, as_of=as_of)
+    if isinstance(win_probability, WinModel):
+        chances = dict(zip(facts["deal_id"], _probabilities(facts, as_of, win_probability)))
+    else:
+        chances = win_probability
+    gaps = second_meeting_gaps(tables, policy=policy)
 
-    shelves: dict[float, dict[tuple, float]] = {}
+    shelves: dict[tuple, dict[tuple, float]] = {}
 
     def shelf_of(pol: ClearancePolicy) -> dict[tuple, float]:
         if shelf is not None:
-            return shelves.setdefault(-1.0, _shelf_index(shelf))
-        if pol.quantile not in shelves:
-            shelves[pol.quantile] = _shelf_index(shelf_life(tables, q=pol.quantile))
-        return shelves[pol.quantile]
+            return shelves.setdefault((), _shelf_index(shelf))
+        key = (pol.quantile, pol.segment, pol.lookback_days, pol.business_days)
+        if key not in shelves:
+            since = None if pol.lookback_days is None else as_of - timedelta(days=pol.lookback_days)
+            shelves[key] = _shelf_index(shelf_life(tables, q=pol.quantile, by=pol.segment, since=since,
+                                                   business_days=pol.business_days))
+        return shelves[key]
+
+    segment_of: dict[str, dict[str, str]] = {}
+    for by in {p.segment for p in _policies(policy)} - {None}:
+        seg = segment_expr(tables, by)
+        seg = seg.filter(seg.status.isnull() | ~seg.status.isin(["won", "lost"])).select("deal_id", "segment")
+        segment_of[by] = dict(seg.execute().itertuples(index=False, name=None))
 
     rows: list[dict] = []
     for r in facts.itertuples(index=False):
@@ -290,9 +415,11 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
         known = shelf_of(pol)
         created = _ts(r.created_at)
         entered = _ts(r.stage_entered_at) or created
-        stage_shelf = known.get((r.pipeline, r.stage))
-        cycle_shelf = known.get((r.pipeline, None))
-        candidates = [start + timedelta(days=days)
+        seg = segment_of[pol.segment].get(r.deal_id) if pol.segment else None
+        stage_shelf = known.get((r.pipeline, seg, r.stage))
+        cycle_shelf = known.get((r.pipeline, seg, None))
+        business = pol.business_days
+        candidates = [add_days(start, days, business=business)
                       for start, days in ((entered, stage_shelf), (created, cycle_shelf)) if days is not None]
 
         last_touch = _ts(r.last_touch_at)
@@ -306,19 +433,26 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
             or (second_position is not None and current_position is not None
                 and current_position >= second_position)
             or (last_meeting_touch is not None and last_meeting_touch > first_meeting + _SAME_MEETING))
-        p = _none(win_probability.get(r.deal_id))
+        p = _none(chances.get(r.deal_id))
+        last_push, last_change = _ts(r.last_push_at), _ts(r.last_change_at)
+        parked = (close_date is not None and last_push is not None and last_push == last_change
+                  and _month_end(close_date))
 
         f = {
             "stage": r.stage,
-            "age_days": _days(created, as_of),
-            "stage_age_days": _days(entered, as_of),
+            "age_days": round(elapsed(created, as_of, business=business), 6),
+            "stage_age_days": round(elapsed(entered, as_of, business=business), 6),
+            "calendar_age_days": _days(created, as_of),
             "stage_shelf_days": stage_shelf,
             "cycle_shelf_days": cycle_shelf,
             "days_since_touch": _days(last_touch, as_of) if last_touch else None,
             "close_date_pushes": int(r.pushes),
+            "close_date_pushes_in_stage": int(r.pushes_in_stage),
             "close_date_days_past": (as_of.date() - close_date).days if close_date else None,
+            "close_date_parked": parked,
             "days_since_first_meeting": _days(first_meeting, as_of) if first_meeting else None,
             "second_meeting_held": bool(held),
+            "second_meeting_days": _second_meeting_allowance(pol, gaps.get(r.pipeline)),
             "win_probability": None if p is None else float(p),
         }
         state, reasons = classify(f, pol)
@@ -331,14 +465,18 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
             "amount": None if amount is None else float(amount),
             "created_at": created,
             "stage_entered_at": entered,
-            "age_days": f["age_days"],
-            "stage_age_days": f["stage_age_days"],
+            "age_days": f["calendar_age_days"],
+            "stage_age_days": _days(entered, as_of),
             "days_since_touch": f["days_since_touch"],
             "close_date": close_date,
             "close_date_pushes": f["close_date_pushes"],
+            "close_date_pushes_in_stage": f["close_date_pushes_in_stage"],
             "close_date_past": close_date is not None and close_date < as_of.date(),
+            "close_date_parked": parked,
+            "segment": seg,
             "stage_shelf_days": stage_shelf,
             "cycle_shelf_days": cycle_shelf,
+            "shelf_unit": "business days" if business else "days",
             "best_by": min(candidates) if candidates else None,
             "win_probability": f["win_probability"],
             "staleness": staleness(f),

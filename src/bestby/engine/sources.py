@@ -1,7 +1,8 @@
 """Sources: bind a FORMAT.md folder as Ibis tables, as they were known at ``as_of``.
 
 ``folder_tables(folder, as_of=...)`` reads ``deals`` (required), ``stages``,
-``stage_events``, ``close_date_events`` and ``touches`` from CSV or Parquet
+``stage_events``, ``close_date_events``, ``touches`` and ``users`` (people
+have no history: not cut; used for the ``team`` segment) from CSV or Parquet
 files (``NAME.parquet`` is preferred over ``NAME.csv`` when both exist) with
 DuckDB through Ibis, and returns lazy Ibis tables: nothing is pulled into
 Python except the small stage list derived when there is no stages file.
@@ -62,6 +63,7 @@ TS = dt.Timestamp(timezone="UTC")
 
 _TYPES = {"int": dt.int64, "decimal": dt.float64, "float": dt.float64, "ts": TS, "date": dt.date}
 _FILES = ("deals", "stages", "stage_events", "close_date_events", "touches")
+_UNCUT = ("users",)
 
 
 def _dtype(column_type: str) -> dt.DataType:
@@ -148,7 +150,7 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
     """Bind a FORMAT.md folder's deals, stages and events as Ibis tables known at ``as_of``."""
     folder = Path(folder)
     con = con if con is not None else ibis.duckdb.connect()
-    paths = {name: _find(folder, name) for name in _FILES}
+    paths = {name: _find(folder, name) for name in (*_FILES, *_UNCUT)}
     if paths["deals"] is None:
         raise FileNotFoundError(f"{folder}: no deals.csv or deals.parquet")
     all_deals = _read(con, paths["deals"], "deals")
@@ -157,8 +159,11 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
     stages = _read(con, paths["stages"], "stages") if paths["stages"] else _derived_stages(all_deals, all_events)
     cde = _read(con, paths["close_date_events"], "close_date_events") if paths["close_date_events"] else None
     touches = _read(con, paths["touches"], "touches") if paths["touches"] else None
-    return tables_as_of(deals=all_deals, stages=stages, stage_events=all_events, close_date_events=cde,
-                        touches=touches, as_of=as_of)
+    tables = tables_as_of(deals=all_deals, stages=stages, stage_events=all_events, close_date_events=cde,
+                          touches=touches, as_of=as_of)
+    if paths["users"] is not None:
+        tables["users"] = _read(con, paths["users"], "users")
+    return tables
 
 
 def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Table | None = None,
