@@ -31,6 +31,7 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_engine.py
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) demo-home

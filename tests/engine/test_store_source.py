@@ -95,3 +95,22 @@ def test_fractional_seconds_and_offsets_survive_the_store(tmp_path):
     assert d1.created_at == pandas.Timestamp("2024-02-01 10:00:00.25", tz="UTC")
     assert d1.stage == "Proposal"
     assert shelf_life(store) == shelf_life(files)
+
+
+@pytest.mark.parametrize("name", ["deals", "stages", "stage_events", "close_date_events", "touches", "users"])
+def test_sqlite_copy_fallback_agrees_with_the_scanner(hand, name):
+    """Without DuckDB's sqlite_scanner (no ``sqlite_path``) the store is copied into DuckDB: same tables."""
+    from django.db import connection
+
+    from bestby.engine.store import sqlite_scanner, store_tables
+    from bestby.pipeline.analytics import table_names
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite read paths only exist on the SQLite store (this pass is PostgreSQL)")
+    assert sqlite_scanner() is not None  # the pinned extension package is installed: the default path scans
+    as_of = datetime(2024, 3, 15, 12, tzinfo=UTC)
+    scanned = store_source(as_of)[name]
+    copied = store_tables(store_connection(), table_names(), as_of=as_of)[name]
+    assert copied.schema() == scanned.schema()
+    columns = list(scanned.columns)
+    pandas.testing.assert_frame_equal(frame(copied, columns), frame(scanned, columns))

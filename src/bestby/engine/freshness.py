@@ -88,10 +88,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import numpy as np
-import pandas as pd
 
+from bestby.engine.entries import stage_entries
 from bestby.engine.policy import DEFAULT_NO_SECOND_MEETING_DAYS, MIN_SECOND_MEETING_HISTORY, ClearancePolicy
-from bestby.engine.clock import add_days, elapsed
+from bestby.engine.clock import add_days
 from bestby.engine.shelf_life import segment_expr, shelf_life
 from bestby.engine.win import WinModel, win_model
 
@@ -145,17 +145,6 @@ def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table
         out = out.mutate(stage_entered_at=ibis.null(ts), first_meeting_at=ibis.null(ts),
                          second_meeting_at=ibis.null(ts))
 
-    if "touches" in tables:
-        t = tables["touches"]
-        t = t.filter(t.deal_id.notnull())
-        agg = t.group_by(t_deal=t.deal_id).agg(
-            last_touch_at=t.at.max(where=t.channel != "social"),
-            last_meeting_touch_at=t.at.max(where=t.channel == "meeting"),
-        )
-        out = out.left_join(agg, out.deal_id == agg.t_deal).drop("t_deal")
-    else:
-        out = out.mutate(last_touch_at=ibis.null(ts), last_meeting_touch_at=ibis.null(ts))
-
     if "close_date_events" in tables:
         c = tables["close_date_events"]
         entry = out.select(c_deal="deal_id", c_since=out.stage_entered_at.coalesce(out.created_at))
@@ -172,33 +161,53 @@ def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table
     else:
         out = out.mutate(pushes=ibis.literal(0, type="int64"), pushes_in_stage=ibis.literal(0, type="int64"),
                          last_push_at=ibis.null(ts), last_change_at=ibis.null(ts))
+    if "touches" in tables:
+        t = tables["touches"]
+        open_ids = deals.select(t_open="deal_id")
+        t = t.semi_join(open_ids, t.deal_id == open_ids.t_open)  # only open deals' touches are grouped
+        agg = t.group_by(t_deal=t.deal_id).agg(
+            last_touch_at=t.at.max(where=t.channel != "social"),
+            last_meeting_touch_at=t.at.max(where=t.channel == "meeting"),
+        )
+        out = out.left_join(agg, out.deal_id == agg.t_deal).drop("t_deal")
+    else:
+        out = out.mutate(last_touch_at=ibis.null(ts), last_meeting_touch_at=ibis.null(ts))
+
     return out.order_by("deal_id")
 
 
-def second_meeting_gaps(tables: dict[str, ibis.Table], *, policy: Policies) -> dict[str, tuple[float, int]]:
+def second_meeting_gaps(tables: dict[str, ibis.Table], *, policy: Policies,
+                        entries: ibis.Table | None = None) -> dict[str, tuple[float, int]]:
     """Per pipeline: the policy quantile of days from first to second meeting stage entry, and n.
 
     Per deal, the last entry into each of the pipeline policy's two meeting
     stages; deals whose second entry is after the first count; the quantile
     is type 7 (as :mod:`bestby.engine.shelf_life`). Pipelines without such a
-    deal are absent.
+    deal are absent. ``entries`` is :func:`bestby.engine.entries.stage_entries`
+    of the tables, when the caller already has it.
     """
     if "stage_events" not in tables:
         return {}
-    ev, d = tables["stage_events"], tables["deals"]
+    entries = stage_entries(tables) if entries is None else entries
+    names = sorted({n for pol in _policies(policy) for n in (pol.first_meeting_stage, pol.second_meeting_stage)})
+    e = entries.filter(entries.stage.isin(names))
+    d = tables["deals"]
     keys = d.select(k_deal="deal_id", k_pipeline="pipeline",
                     k_first=_per_pipeline(d.pipeline, policy, "first_meeting_stage"),
-                    k_second=_per_pipeline(d.pipeline, policy, "second_meeting_stage"),
-                    k_q=_per_pipeline(d.pipeline, policy, "quantile"))
-    j = ev.join(keys, ev.deal_id == keys.k_deal)
-    per = j.group_by("k_deal", "k_pipeline", "k_q").agg(
-        first=j.at.max(where=j.to_stage == j.k_first), second=j.at.max(where=j.to_stage == j.k_second))
+                    k_second=_per_pipeline(d.pipeline, policy, "second_meeting_stage"))
+    j = e.join(keys, e.deal_id == keys.k_deal)
+    per = j.group_by("k_deal", "k_pipeline").agg(
+        first=j.last_at.max(where=j.stage == j.k_first), second=j.last_at.max(where=j.stage == j.k_second))
     per = per.filter(per.first.notnull() & per.second.notnull() & (per.second > per.first))
     per = per.mutate(days=(per.second.epoch_seconds() - per.first.epoch_seconds()).cast("float64") / _DAY)
     out: dict[str, tuple[float, int]] = {}
-    frame = per.select("k_pipeline", "k_q", "days").execute()
-    for (pipeline, q), group in frame.groupby(["k_pipeline", "k_q"]):
-        out[pipeline] = (float(np.quantile(group["days"].to_numpy(dtype=float), q)), int(len(group)))
+    frame = per.select("k_pipeline", "days").to_pyarrow().to_pylist()
+    groups: dict[str, list[float]] = {}
+    for r in frame:
+        groups.setdefault(r["k_pipeline"], []).append(float(r["days"]))
+    for pipeline, days in groups.items():
+        q = policy_for(policy, pipeline).quantile
+        out[pipeline] = (float(np.quantile(np.asarray(days, dtype=float), q)), len(days))
     return out
 
 
@@ -290,7 +299,7 @@ def classify(facts: Mapping, policy: ClearancePolicy) -> tuple[str, list[dict]]:
 
 def staleness(facts: Mapping) -> float | None:
     """Return how many shelf lives the deal has sat (the larger of stage and cycle), None without one."""
-    ratios = [facts[age] / max(facts[shelf], 1.0)
+    ratios = [facts[age] / (facts[shelf] if facts[shelf] > 0 else 1.0)
               for age, shelf in (("stage_age_days", "stage_shelf_days"), ("age_days", "cycle_shelf_days"))
               if facts.get(shelf) is not None]
     return max(ratios) if ratios else None
@@ -311,39 +320,6 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _none(value):
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def _ts(value) -> datetime | None:
-    value = _none(value)
-    if value is None:
-        return None
-    return _utc(pd.Timestamp(value).to_pydatetime())
-
-
-def _date(value) -> date | None:
-    value = _none(value)
-    if value is None:
-        return None
-    if isinstance(value, datetime | pd.Timestamp):
-        return value.date()
-    return value
-
-
-def _days(start: datetime, end: datetime) -> float:
-    return round((end - start).total_seconds() / _DAY, 6)
-
-
 def _shelf_index(rows: list[dict]) -> dict[tuple, float]:
     """(pipeline, segment, stage) -> days; stage None is the whole cycle, segment None the whole pipeline."""
     return {(r["pipeline"], r.get("segment"), r["stage"]): float(r["days"]) for r in rows if r.get("days") is not None}
@@ -357,19 +333,46 @@ def _month_end(day: date) -> bool:
     return (day + timedelta(days=1)).day == 1
 
 
-def _probabilities(facts: pd.DataFrame, as_of: datetime, model: WinModel) -> np.ndarray:
+# Columns come back as Arrow and are turned into NumPy arrays (epoch seconds, NaN for NULL) and Python
+# lists once per column: the per-deal loop below then only reads plain floats, and a million open deals
+# do not pay for a pandas Timestamp per cell.
+
+def _seconds(col) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    us = pc.cast(col, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return us.to_numpy(zero_copy_only=False).astype(float) / 1e6 if us.null_count == 0 else \
+        np.asarray(pc.fill_null(us, 0).to_numpy(zero_copy_only=False), dtype=float) / 1e6 + \
+        np.where(us.is_null().to_numpy(zero_copy_only=False), np.nan, 0.0)
+
+
+def _business(seconds: np.ndarray) -> np.ndarray:
+    """B(t) of :mod:`bestby.engine.clock`, vectorised (NaN stays NaN)."""
+    k = (seconds - _MONDAY) / _DAY
+    weeks = np.floor(k / 7)
+    return weeks * 5 + np.minimum(k - weeks * 7, 5.0)
+
+
+_MONDAY = datetime(1970, 1, 5, tzinfo=UTC).timestamp()
+
+
+def _elapsed(start: np.ndarray, end: float, business: bool) -> np.ndarray:
+    if business:
+        return _business(np.full_like(start, end)) - _business(start)
+    return (end - start) / _DAY
+
+
+def _probabilities(pipelines: list, stages: list, age: np.ndarray, stage_age: np.ndarray,
+                   model: WinModel) -> np.ndarray:
     """Each open deal's P(eventual win | still open), NaN without a model; vectorised per (pipeline, stage)."""
-    out = np.full(len(facts), np.nan)
-    if not len(facts):
-        return out
-    now = pd.Timestamp(as_of)
-    created = pd.to_datetime(facts["created_at"], utc=True)
-    entered = pd.to_datetime(facts["stage_entered_at"], utc=True).fillna(created)
-    age = ((now - created).dt.total_seconds() / _DAY).to_numpy(dtype=float)
-    stage_age = ((now - entered).dt.total_seconds() / _DAY).to_numpy(dtype=float)
-    for (pipeline, stage), idx in facts.groupby(["pipeline", "stage"], dropna=False, sort=False).indices.items():
-        p = model.chances_many(pipeline, None if pd.isna(stage) else stage,
-                               age_days=age[idx], stage_age_days=stage_age[idx])
+    out = np.full(len(pipelines), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(pipelines, stages)):
+        groups.setdefault(key, []).append(i)
+    for (pipeline, stage), rows in groups.items():
+        idx = np.asarray(rows)
+        p = model.chances_many(pipeline, stage, age_days=age[idx], stage_age_days=stage_age[idx])
         if p is not None:
             out[idx] = p
     return out
@@ -380,23 +383,46 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
               win_probability: Mapping[str, float] | WinModel | None = None) -> list[dict]:
     """Compute the freshness row of every deal open at ``as_of`` (rules in the module docstring)."""
     as_of = _utc(as_of)
-    facts = facts_expr(tables, policy=policy).execute()
-    stages = tables["stages"].select("pipeline", "stage", "position").execute()
-    position = {(r.pipeline, r.stage): r.position for r in stages.itertuples()}
+    now = as_of.timestamp()
+    facts = facts_expr(tables, policy=policy).to_pyarrow()
+    col = {name: facts[name].to_pylist() for name in
+           ("deal_id", "owner_id", "pipeline", "stage", "amount", "close_date", "pushes", "pushes_in_stage")}
+    sec = {name: _seconds(facts[name]) for name in
+           ("created_at", "stage_entered_at", "last_touch_at", "first_meeting_at", "second_meeting_at",
+            "last_meeting_touch_at", "last_push_at", "last_change_at")}
+    sec["stage_entered_at"] = np.where(np.isnan(sec["stage_entered_at"]), sec["created_at"], sec["stage_entered_at"])
+    age = np.round((now - sec["created_at"]) / _DAY, 6)
+    stage_age = np.round((now - sec["stage_entered_at"]) / _DAY, 6)
+    since_touch = np.round((now - sec["last_touch_at"]) / _DAY, 6)
+    since_first = np.round((now - sec["first_meeting_at"]) / _DAY, 6)
+    held = ~np.isnan(sec["first_meeting_at"]) & (
+        (sec["second_meeting_at"] >= sec["first_meeting_at"])
+        | (sec["last_meeting_touch_at"] > sec["first_meeting_at"] + _SAME_MEETING.total_seconds()))
+    last_push_is_last = ~np.isnan(sec["last_push_at"]) & (sec["last_push_at"] == sec["last_change_at"])
+    business_age = np.round(_elapsed(sec["created_at"], now, True), 6)
+    business_stage_age = np.round(_elapsed(sec["stage_entered_at"], now, True), 6)
+
+    stages = tables["stages"].select("pipeline", "stage", "position").to_pyarrow().to_pylist()
+    position = {(r["pipeline"], r["stage"]): r["position"] for r in stages}
+    entries = stage_entries(tables)
     if win_probability is None:
-        win_probability = win_model(tables, as_of=as_of)
+        win_probability = win_model(tables, as_of=as_of, entries=entries)
     if isinstance(win_probability, WinModel):
-        chances = dict(zip(facts["deal_id"], _probabilities(facts, as_of, win_probability)))
+        probs = _probabilities(col["pipeline"], col["stage"], age, stage_age, win_probability)
+        chances = {d: (None if math.isnan(p) else float(p)) for d, p in zip(col["deal_id"], probs)}
     else:
         chances = win_probability
-    gaps = second_meeting_gaps(tables, policy=policy)
+    gaps = second_meeting_gaps(tables, policy=policy, entries=entries)
 
     shelves: dict[tuple, dict[tuple, float]] = {}
 
     def shelf_of(pol: ClearancePolicy) -> dict[tuple, float]:
+        key = () if shelf is not None else (pol.quantile, pol.segment, pol.lookback_days, pol.business_days)
+        if key in shelves:
+            return shelves[key]
         if shelf is not None:
-            return shelves.setdefault((), _shelf_index(shelf))
-        key = (pol.quantile, pol.segment, pol.lookback_days, pol.business_days)
+            shelves[key] = _shelf_index(shelf)
+            return shelves[key]
         if key not in shelves:
             since = None if pol.lookback_days is None else as_of - timedelta(days=pol.lookback_days)
             shelves[key] = _shelf_index(shelf_life(tables, q=pol.quantile, by=pol.segment, since=since,
@@ -409,76 +435,77 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
         seg = seg.filter(seg.status.isnull() | ~seg.status.isin(["won", "lost"])).select("deal_id", "segment")
         segment_of[by] = dict(seg.execute().itertuples(index=False, name=None))
 
+    as_of_date = as_of.date()
+    created_list = facts["created_at"].to_pylist()  # Arrow builds the datetimes (UTC) in C
+    entered_list = [e if e is not None else c for e, c in zip(facts["stage_entered_at"].to_pylist(), created_list)]
+    age_l, stage_age_l = age.tolist(), stage_age.tolist()
+    b_age_l, b_stage_age_l = business_age.tolist(), business_stage_age.tolist()
+    touch_l = [None if math.isnan(x) else x for x in since_touch.tolist()]
+    first_l = [None if math.isnan(x) else x for x in since_first.tolist()]
+    held_l, parked_l = held.tolist(), last_push_is_last.tolist()
+    cols = (col["deal_id"], col["owner_id"], col["pipeline"], col["stage"], col["amount"], col["close_date"],
+            col["pushes"], col["pushes_in_stage"])
     rows: list[dict] = []
-    for r in facts.itertuples(index=False):
-        pol = policy_for(policy, r.pipeline)
+    for i, (deal_id, owner_id, pipeline, stage, amount, close_date, pushes, pushes_in_stage) in enumerate(zip(*cols)):
+        pol = policy_for(policy, pipeline)
         known = shelf_of(pol)
-        created = _ts(r.created_at)
-        entered = _ts(r.stage_entered_at) or created
-        seg = segment_of[pol.segment].get(r.deal_id) if pol.segment else None
-        stage_shelf = known.get((r.pipeline, seg, r.stage))
-        cycle_shelf = known.get((r.pipeline, seg, None))
+        seg = segment_of[pol.segment].get(deal_id) if pol.segment else None
+        stage_shelf = known.get((pipeline, seg, stage))
+        cycle_shelf = known.get((pipeline, seg, None))
         business = pol.business_days
+        created, entered = created_list[i], entered_list[i]
         candidates = [add_days(start, days, business=business)
                       for start, days in ((entered, stage_shelf), (created, cycle_shelf)) if days is not None]
-
-        last_touch = _ts(r.last_touch_at)
-        close_date = _date(r.close_date)
-        first_meeting, second_meeting = _ts(r.first_meeting_at), _ts(r.second_meeting_at)
-        last_meeting_touch = _ts(r.last_meeting_touch_at)
-        second_position = position.get((r.pipeline, pol.second_meeting_stage))
-        current_position = position.get((r.pipeline, r.stage))
-        held = first_meeting is not None and (
-            (second_meeting is not None and second_meeting >= first_meeting)
-            or (second_position is not None and current_position is not None
-                and current_position >= second_position)
-            or (last_meeting_touch is not None and last_meeting_touch > first_meeting + _SAME_MEETING))
-        p = _none(chances.get(r.deal_id))
-        last_push, last_change = _ts(r.last_push_at), _ts(r.last_change_at)
-        parked = (close_date is not None and last_push is not None and last_push == last_change
-                  and _month_end(close_date))
-
+        first = first_l[i] is not None
+        meeting_held = held_l[i]
+        if first and not meeting_held:
+            second_position = position.get((pipeline, pol.second_meeting_stage))
+            current_position = position.get((pipeline, stage))
+            meeting_held = (second_position is not None and current_position is not None
+                            and current_position >= second_position)
+        p = chances.get(deal_id)
+        p = None if p is None or (isinstance(p, float) and math.isnan(p)) else float(p)
+        parked = close_date is not None and parked_l[i] and _month_end(close_date)
         f = {
-            "stage": r.stage,
-            "age_days": round(elapsed(created, as_of, business=business), 6),
-            "stage_age_days": round(elapsed(entered, as_of, business=business), 6),
-            "calendar_age_days": _days(created, as_of),
+            "stage": stage,
+            "age_days": b_age_l[i] if business else age_l[i],
+            "stage_age_days": b_stage_age_l[i] if business else stage_age_l[i],
+            "calendar_age_days": age_l[i],
             "stage_shelf_days": stage_shelf,
             "cycle_shelf_days": cycle_shelf,
-            "days_since_touch": _days(last_touch, as_of) if last_touch else None,
-            "close_date_pushes": int(r.pushes),
-            "close_date_pushes_in_stage": int(r.pushes_in_stage),
-            "close_date_days_past": (as_of.date() - close_date).days if close_date else None,
+            "days_since_touch": touch_l[i],
+            "close_date_pushes": pushes,
+            "close_date_pushes_in_stage": pushes_in_stage,
+            "close_date_days_past": (as_of_date - close_date).days if close_date else None,
             "close_date_parked": parked,
-            "days_since_first_meeting": _days(first_meeting, as_of) if first_meeting else None,
-            "second_meeting_held": bool(held),
-            "second_meeting_days": _second_meeting_allowance(pol, gaps.get(r.pipeline)),
-            "win_probability": None if p is None else float(p),
+            "days_since_first_meeting": first_l[i],
+            "second_meeting_held": meeting_held,
+            "second_meeting_days": _second_meeting_allowance(pol, gaps.get(pipeline)),
+            "win_probability": p,
         }
         state, reasons = classify(f, pol)
-        amount = _none(r.amount)
         rows.append({
-            "deal_id": r.deal_id,
-            "owner_id": _none(r.owner_id),
-            "pipeline": r.pipeline,
-            "stage": r.stage,
+            "deal_id": deal_id,
+            "owner_id": owner_id,
+            "pipeline": pipeline,
+            "stage": stage,
             "amount": None if amount is None else float(amount),
             "created_at": created,
             "stage_entered_at": entered,
-            "age_days": f["calendar_age_days"],
-            "stage_age_days": _days(entered, as_of),
+            "age_days": age_l[i],
+            "stage_age_days": stage_age_l[i],
             "days_since_touch": f["days_since_touch"],
             "close_date": close_date,
-            "close_date_pushes": f["close_date_pushes"],
-            "close_date_pushes_in_stage": f["close_date_pushes_in_stage"],
-            "close_date_past": close_date is not None and close_date < as_of.date(),
+            "close_date_pushes": pushes,
+            "close_date_pushes_in_stage": pushes_in_stage,
+            "close_date_past": close_date is not None and close_date < as_of_date,
             "close_date_parked": parked,
             "segment": seg,
             "stage_shelf_days": stage_shelf,
             "cycle_shelf_days": cycle_shelf,
             "shelf_unit": "business days" if business else "days",
             "best_by": min(candidates) if candidates else None,
-            "win_probability": f["win_probability"],
+            "win_probability": p,
             "staleness": staleness(f),
             "state": state,
             "reasons": reasons,

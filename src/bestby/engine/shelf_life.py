@@ -174,6 +174,21 @@ def _num(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
+def _segment_key(label: str) -> tuple:
+    """Segments in name order, amount bands from the lowest up and "(none)" last."""
+    if label == NONE:
+        return (2, "")
+    if label.startswith("<= "):
+        return (0, float("-inf"))
+    if label.startswith("> "):
+        return (0, float("inf"))
+    head = label.split("-")[0].replace(",", "")
+    try:
+        return (0, float(head))  # "lo-hi" bands by their lower edge
+    except ValueError:
+        return (1, label)
+
+
 def _seg(value) -> str | None:
     return value if isinstance(value, str) else None  # NULL arrives as None or NaN
 
@@ -211,7 +226,7 @@ def shelf_life(tables: dict[str, ibis.Table], *, q: float = 0.8, by: str | None 
     rows: list[dict] = []
     for pipeline in sorted(set(pipelines) | set(segments)):
         names = list(open_stages[open_stages["pipeline"] == pipeline]["stage"])
-        for segment in [None, *sorted(segments.get(pipeline, []))]:
+        for segment in [None, *sorted(segments.get(pipeline, []), key=_segment_key)]:
             for stage in [None, *names]:
                 wide = cycle.get((pipeline, None)) if stage is None else per_stage.get((pipeline, stage, None))
                 if stage is None and wide is None and (segment is None or (pipeline, segment) not in seg_cycle):

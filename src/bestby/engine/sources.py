@@ -31,7 +31,8 @@ Point in time (``as_of``; a naive ``as_of`` is UTC)
       deal closed at or before ``as_of`` keeps its ``stage``;
     * with a close_date_events file, ``close_date`` is the ``new_close_date``
       of the last visible event, else the ``old_close_date`` of the first
-      later event, else the deal's ``close_date``. Without that file a deal's
+      later event (NULL when that event is the first setting: no date was set
+      at ``as_of``), else the deal's ``close_date``. Without that file a deal's
       ``close_date`` is taken as given (it may be a later value: the folder
       does not say).
 
@@ -47,6 +48,7 @@ Stages
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +58,7 @@ import ibis.expr.datatypes as dt
 from bestby.format import SPECS
 from bestby.importers.stages import derive_stages
 
-__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables", "tables_as_of"]
+__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables", "materialize", "tables_as_of"]
 
 DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as the importer)
 TS = dt.Timestamp(timezone="UTC")
@@ -146,6 +148,27 @@ def _last(t: ibis.Table, by: str, order: list) -> ibis.Table:
     return t.mutate(_rank=rank).filter(lambda x: x._rank == 0).drop("_rank")
 
 
+_MATERIALIZED = itertools.count()
+
+
+def materialize(t: ibis.Table) -> ibis.Table:
+    """On DuckDB, compute ``t`` once into a temporary table; elsewhere keep the expression.
+
+    Used for results that several analytics read. The cut deals (current stage from a window over every stage event, the
+    close date at as_of) are used by every analytic, several times each; as
+    an expression each use would redo the window over all events. DuckDB
+    keeps the temporary table in memory for the connection's life (one row
+    per deal: small next to the events). PostgreSQL plans the expression
+    itself and a temporary table there would outlive the caller's intent, so
+    it stays an expression.
+    """
+    con = t._find_backend()
+    if con.name != "duckdb":
+        return t
+    schema = t.schema()  # a table read back reports timestamps with a scale: cast to the expression's types
+    return con.create_table(f"_bestby_reduced_{next(_MATERIALIZED)}", t, temp=True).cast(schema)
+
+
 def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.Table]:
     """Bind a FORMAT.md folder's deals, stages and events as Ibis tables known at ``as_of``."""
     folder = Path(folder)
@@ -190,7 +213,7 @@ def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Ta
 
     if all_events is not None:
         ev = all_events.filter(all_events.at <= cut)
-        ev = ev.semi_join(visible_ids, "deal_id")
+        ev = materialize(ev.semi_join(visible_ids, "deal_id"))  # read by the cut, shelf life, facts, entries
         tables["stage_events"] = ev
         pos = stages.select(s_pipeline="pipeline", s_stage="stage", s_position="position")
         ranked = (ev.join(deals.select("deal_id", e_pipeline="pipeline"), "deal_id")
@@ -212,11 +235,13 @@ def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Ta
                      .select(o_deal="deal_id", o_date="old_close_date"))
         deals = (deals.left_join(last_new, deals.deal_id == last_new.n_deal)
                  .left_join(first_old, deals.deal_id == first_old.o_deal))
-        deals = deals.mutate(close_date=ibis.coalesce(deals.n_date, deals.o_date, deals.close_date))
+        # a later event's old_close_date is what was set at as_of, NULL included (the date was first set later)
+        at_as_of = ibis.ifelse(deals.o_deal.notnull(), deals.o_date, deals.close_date)
+        deals = deals.mutate(close_date=ibis.coalesce(deals.n_date, at_as_of))
         deals = deals.drop("n_deal", "n_date", "o_deal", "o_date")
 
     if touches is not None:
         tables["touches"] = touches.filter(touches.at <= cut)
 
-    tables["deals"] = deals
+    tables["deals"] = materialize(deals)
     return {name: tables[name] for name in _FILES if name in tables}

@@ -16,7 +16,9 @@ Shaping (Ibis joins, no SQL)
     physical tables: ``deals``, ``stages``, ``pipelines``, ``stage_events``,
     ``close_date_events``, ``touches`` and ``users`` are required; ``accounts``,
     ``products``, ``leads`` and ``contacts`` are optional (without one, its id
-    column is NULL). Every table must have an integer ``id`` key and, except
+    column is NULL), and so is ``stage_event_voids`` (an ``event_id`` column:
+    stage events listed there, whose clearing was undone, are left out).
+    Every table must have an integer ``id`` key and, except
     stages and pipelines, a text ``external_id``. Empty strings (Django's
     blank text) are NULL, as in a folder; custom JSON is not carried.
 
@@ -31,11 +33,12 @@ Backends
     * SQLite (``ibis.sqlite.connect(path)``): Ibis' SQLite backend binds and
       joins the tables in SQLite, but it cannot run the analytics (no
       ``Quantile`` rule in Ibis 12; ``epoch_seconds`` drops fractions of a
-      second; timestamps are text). So the shaped, uncut tables are read once
-      from SQLite as Arrow (timestamps and dates as their stored text) and
-      loaded into an embedded DuckDB (``engine``, a fresh
-      ``ibis.duckdb.connect()`` by default), where the text is cast and the
-      cut and analytics run. Django writes SQLite timestamps as UTC text
+      second; timestamps are text). So the columns the shaping reads (found
+      in its Ibis expressions) are read once from SQLite as Arrow (timestamps
+      and dates as their stored text; stage events and touches after as_of's
+      day left behind) and loaded into an embedded DuckDB (``engine``, a fresh
+      ``ibis.duckdb.connect()`` by default), where the shaping, the casts, the
+      cut and the analytics run; the cut deals are materialised there once. Django writes SQLite timestamps as UTC text
       ``YYYY-MM-DD HH:MM:SS[.ffffff]``; DuckDB reads that as UTC because
       ``ibis.duckdb.connect()`` sets the session ``TimeZone`` to UTC.
 """
@@ -43,10 +46,12 @@ Backends
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 
 from bestby.engine.sources import TS, tables_as_of
 from bestby.format import SPECS
@@ -54,10 +59,11 @@ from bestby.format import SPECS
 __all__ = ["OPTIONAL", "REQUIRED", "store_tables"]
 
 REQUIRED = ("deals", "stages", "pipelines", "stage_events", "close_date_events", "touches", "users")
-OPTIONAL = ("accounts", "products", "leads", "contacts")
+OPTIONAL = ("accounts", "products", "leads", "contacts", "stage_event_voids")
 _OUT = ("deals", "stages", "stage_events", "close_date_events", "touches", "users")
 _TYPES = {"int": dt.int64, "decimal": dt.float64, "float": dt.float64, "ts": TS, "date": dt.date}
 _LOADED = itertools.count()
+_DATED = ("stage_events", "touches")  # cut by their own ``at`` alone: rows after as_of's day can stay in SQLite
 
 
 def _dtype(column_type: str) -> dt.DataType:
@@ -73,12 +79,13 @@ def _lookup(t: ibis.Table, fk: str, ref: ibis.Table | None, out: str, value: str
     return t.left_join(lk, t[fk] == lk[key]).drop(fk, key)
 
 
-def _shape(con, names: dict[str, str]) -> dict[str, ibis.Table]:
+def _shape(con, names: dict[str, str], database: str | None = None) -> dict[str, ibis.Table]:
     """The store's whole history with FORMAT.md columns (external ids, names), still untyped."""
     missing = [n for n in REQUIRED if n not in names]
     if missing:
         raise ValueError(f"store_tables: no physical table name for {', '.join(missing)}")
-    raw = {n: con.table(names[n]) for n in (*REQUIRED, *OPTIONAL) if n in names}
+    raw = {n: con.table(names[n], database=database) if database else con.table(names[n])
+           for n in (*REQUIRED, *OPTIONAL) if n in names}
     ref = raw.get
     users, pipelines, stages = raw["users"], raw["pipelines"], raw["stages"]
     deal_ids = raw["deals"]
@@ -99,6 +106,8 @@ def _shape(con, names: dict[str, str]) -> dict[str, ibis.Table]:
     s = _lookup(s, "_pipeline", pipelines, "pipeline", "name")
 
     e = raw["stage_events"]
+    if "stage_event_voids" in raw:  # a voided event is no longer history (an undone clear): anti-join it away
+        e = e.anti_join(raw["stage_event_voids"], e.id == raw["stage_event_voids"].event_id)
     e = e.select(_deal=e.deal_id, at=e.at, _to=e.to_stage_id, _from=e.from_stage_id)
     e = _lookup(e, "_deal", deal_ids, "deal_id")
     e = _lookup(e, "_to", stages, "to_stage", "name")
@@ -136,38 +145,107 @@ def _typed(t: ibis.Table, name: str) -> ibis.Table:
     return t.select(**out)
 
 
-def _as_text(t: ibis.Table, name: str) -> ibis.Table:
+def _as_text(t: ibis.Table) -> ibis.Table:
     """Timestamps and dates as their stored text, decimals as floats: what travels from SQLite to DuckDB."""
-    kinds = {c.name: c.type for c in SPECS[name].columns}
     out = {}
-    for col in t.columns:
-        kind = kinds.get(col)
-        if kind in ("ts", "date"):
+    for col, kind in t.schema().items():
+        if kind.is_timestamp() or kind.is_date():
             out[col] = t[col].cast(dt.string)
-        elif kind in ("decimal", "float"):
+        elif kind.is_decimal():
             out[col] = t[col].cast(dt.float64)
         else:
             out[col] = t[col]
     return t.select(**out)
 
 
-def _load(engine, shaped: dict[str, ibis.Table]) -> dict[str, ibis.Table]:
-    """Read the shaped SQLite tables as Arrow and load them into ``engine`` (temporary tables)."""
+def _columns_used(shaped: dict[str, ibis.Table]) -> dict[str, list[str] | None]:
+    """The physical tables the shaped expressions read, and the columns read from each (None: every column)."""
+    used: dict[str, set[str]] = {}
+    for t in shaped.values():
+        root = t.op()
+        for table in root.find(ops.DatabaseTable):
+            used.setdefault(table.name, set())
+        for field in root.find(ops.Field):
+            rel = field.rel
+            while isinstance(rel, ops.Reference):
+                rel = rel.parent
+            if isinstance(rel, ops.DatabaseTable):
+                used[rel.name].add(field.name)
+    return {name: sorted(cols) or None for name, cols in used.items()}
+
+
+def _load(engine, con, names: dict[str, str], as_of: datetime) -> dict[str, str]:
+    """Copy the physical tables ``_shape`` reads from SQLite into ``engine`` (temporary tables); new names.
+
+    Only the columns the shaping reads travel, keys as integers (the id lookups
+    then run in DuckDB), and the rows of stage events and touches dated after
+    ``as_of``'s UTC day are left in SQLite: they are cut anyway. The filter
+    compares the stored text with the next day's date (``YYYY-MM-DD``), which
+    holds for any text that starts with its date; the exact cut is
+    :func:`bestby.engine.sources.tables_as_of`'s, in DuckDB. Close-date events
+    are not filtered (the cut reads the first later event) nor are deals (a
+    touch or event may name a deal created later).
+    """
     batch = next(_LOADED)
-    loaded = {}
-    for name, t in shaped.items():
-        arrow = _as_text(t, name).to_pyarrow()
-        # (a memtable: handing create_table a bare Arrow table trips an Ibis 12 / DuckDB 2 bug, DROP VIEW IF EXISTS)
-        loaded[name] = engine.create_table(f"_bestby_store_{batch}_{name}", ibis.memtable(arrow), temp=True)
-    return loaded
+    used = _columns_used(_shape(con, names))
+    utc = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+    next_day = (utc.date() + timedelta(days=1)).isoformat()
+    local: dict[str, str] = {}
+    for logical, physical in names.items():
+        if physical not in used:
+            continue
+        if physical not in local:
+            raw = con.table(physical)
+            cols = used[physical]
+            t = raw if cols is None else raw.select(*[c for c in raw.columns if c in cols])
+            if logical in _DATED and "at" in t.columns:
+                t = t.filter(t.at.cast(dt.string) < next_day)
+            arrow = _as_text(t).to_pyarrow()
+            # (a memtable: handing create_table a bare Arrow table trips an Ibis 12 / DuckDB 2 bug, DROP VIEW IF EXISTS)
+            local[physical] = f"_bestby_store_{batch}_{logical}"
+            engine.create_table(local[physical], ibis.memtable(arrow), temp=True)
+    return {logical: local[physical] for logical, physical in names.items() if physical in local}
+
+
+def sqlite_scanner() -> str | None:
+    """The path of DuckDB's sqlite_scanner extension shipped as a Python package, if it is installed.
+
+    Why a package: DuckDB installs extensions by downloading them at run time,
+    which a self-hosted, possibly offline workspace cannot rely on. The
+    ``duckdb-extension-sqlite-scanner`` wheel carries the extension binary
+    built by DuckDB for the pinned DuckDB version (DuckDB checks the
+    extension's signature when it loads it: an altered binary is refused).
+    """
+    try:
+        import duckdb_extension_sqlite_scanner as package
+    except ImportError:
+        return None
+    import duckdb
+
+    path = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "sqlite_scanner.duckdb_extension"
+    return str(path) if path.is_file() else None
+
+
+def _attach_sqlite(engine, path: str, extension: str) -> str:
+    """Load the extension into ``engine`` and attach the SQLite file read-only; return its database name."""
+    engine.con.load_extension(extension)
+    name = f"_bestby_store_{next(_LOADED)}"
+    engine.attach(path, name=name, read_only=True)
+    return name
 
 
 def store_tables(con: ibis.BaseBackend, names: dict[str, str], *, as_of: datetime,
-                 engine: ibis.BaseBackend | None = None) -> dict[str, ibis.Table]:
+                 engine: ibis.BaseBackend | None = None, sqlite_path: str | None = None) -> dict[str, ibis.Table]:
     """Bind the store's deals, stages, events, touches and users as Ibis tables known at ``as_of``."""
-    shaped = _shape(con, names)
-    if con.name == "sqlite":
-        shaped = _load(engine if engine is not None else ibis.duckdb.connect(), shaped)
+    extension = sqlite_scanner() if con.name == "sqlite" and sqlite_path else None
+    if extension is not None:
+        engine = engine if engine is not None else ibis.duckdb.connect()
+        shaped = _shape(engine, names, database=_attach_sqlite(engine, sqlite_path, extension))
+    elif con.name == "sqlite":
+        engine = engine if engine is not None else ibis.duckdb.connect()
+        shaped = _shape(engine, _load(engine, con, names, as_of))
+    else:
+        shaped = _shape(con, names)
     typed = {name: _typed(t, name) for name, t in shaped.items()}
     cut = tables_as_of(deals=typed["deals"], stages=typed["stages"], stage_events=typed["stage_events"],
                        close_date_events=typed["close_date_events"], touches=typed["touches"], as_of=as_of)

@@ -41,23 +41,12 @@ from datetime import UTC, datetime
 import ibis
 import numpy as np
 
+from bestby.engine.clock import days_expr
+from bestby.engine.entries import stage_entries
 from bestby.engine.survival import CENSORED, LOST, N_MIN, WON, CompetingRisks, fit
 
 __all__ = ["WinModel", "win_model"]
 
-_DAY = 86_400.0
-
-
-def _seconds(col) -> np.ndarray:
-    """Epoch seconds of a timestamp column (pandas/NumPy), NaN where missing."""
-    values = col.to_numpy(dtype="datetime64[us]") if hasattr(col, "to_numpy") else np.asarray(col)
-    out = values.astype("int64").astype(float) / 1e6
-    out[np.isnat(values)] = np.nan
-    return out
-
-
-def _outcomes(status: np.ndarray) -> np.ndarray:
-    return np.where(status == "won", WON, np.where(status == "lost", LOST, CENSORED))
 
 
 @dataclass
@@ -98,43 +87,75 @@ class WinModel:
         return np.asarray(curve.p_win_within(age, horizon_days), dtype=float)
 
 
-def _frames(tables: dict[str, ibis.Table]):
-    d = tables["deals"]
-    deals = d.select("deal_id", "pipeline", "status", "created_at", "closed_at").execute()
-    visits = None
-    if "stage_events" in tables:
-        ev = tables["stage_events"]
-        st = tables["stages"]
-        opened = st.filter(st.kind == "open").select(s_pipeline="pipeline", s_stage="stage")
-        per = ev.group_by(v_deal=ev.deal_id, stage=ev.to_stage).agg(entered_at=ev.at.max())
-        per = per.join(d.select("deal_id", "pipeline", "status", "closed_at"), per.v_deal == d.deal_id)
-        per = per.join(opened, [per.pipeline == opened.s_pipeline, per.stage == opened.s_stage])
-        visits = per.select("pipeline", "stage", "status", "entered_at", "closed_at").execute()
-    return deals, visits
+def _outcome(status):
+    return ibis.cases((status == "won", WON), (status == "lost", LOST), else_=CENSORED)
 
 
-def win_model(tables: dict[str, ibis.Table], *, as_of: datetime, n_min: int = N_MIN) -> WinModel:
-    """Fit the pipeline and stage curves on the tables known at ``as_of`` (rules in the module docstring)."""
+def _arrays(t: ibis.Table, keys: list[str]) -> tuple[list[np.ndarray], list[list], np.ndarray, np.ndarray]:
+    """Fetch (keys..., days, outcome) as Arrow; keys as integer codes plus their values (no Python strings per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = t.to_pyarrow()
+    codes, values = [], []
+    for key in keys:
+        col = table[key]
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        encoded = pc.dictionary_encode(col.cast(pa.string()))
+        codes.append(encoded.indices.to_numpy(zero_copy_only=False))
+        values.append(encoded.dictionary.to_pylist())
+    days = table["days"].to_numpy().astype(float)
+    outcome = table["outcome"].to_numpy().astype(np.int64)
+    return codes, values, days, outcome
+
+
+def _groups(codes: list[np.ndarray], values: list[list]):
+    """Yield (key tuple, row indices) for every combination of key codes present."""
+    if len(codes) == 1:
+        combined = codes[0].astype(np.int64)
+    else:
+        combined = codes[0].astype(np.int64) * (len(values[1]) + 1) + codes[1]
+    order = np.argsort(combined, kind="stable")
+    uniq, starts = np.unique(combined[order], return_index=True)
+    bounds = [*starts[1:], len(order)]
+    for u, start, end in zip(uniq, starts, bounds):
+        idx = order[start:end]
+        first = idx[0]
+        yield tuple(values[k][codes[k][first]] for k in range(len(codes))), idx
+
+
+def win_model(tables: dict[str, ibis.Table], *, as_of: datetime, n_min: int = N_MIN,
+              entries: ibis.Table | None = None) -> WinModel:
+    """Fit the pipeline and stage curves on the tables known at ``as_of`` (rules in the module docstring).
+
+    The durations (days, >= 0) and outcomes are computed by the tables' backend;
+    only those numbers and the group keys come back. ``entries`` is
+    :func:`bestby.engine.entries.stage_entries` of the tables, when the caller
+    already has it.
+    """
     as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
-    now = as_of.timestamp()
-    deals, visits = _frames(tables)
+    now = ibis.literal(as_of, type="timestamp('UTC')")
     model = WinModel(as_of=as_of, n_min=n_min)
 
-    def durations(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        stop = np.where(np.isnan(end), now, end)
-        return np.maximum(0.0, (stop - start) / _DAY)
+    def days(start, end):
+        return ibis.greatest(days_expr(start, end.coalesce(now)), 0.0)
 
-    status = deals["status"].fillna("open").to_numpy(dtype=object)
-    created, closed = _seconds(deals["created_at"]), _seconds(deals["closed_at"])
-    pipeline = deals["pipeline"].to_numpy(dtype=object)
-    for name in sorted(set(pipeline)):
-        m = (pipeline == name) & ~np.isnan(created)
-        model.pipelines[name] = fit(durations(created[m], closed[m]), _outcomes(status[m]), n_min=n_min)
-    if visits is not None and len(visits):
-        v_status = visits["status"].fillna("open").to_numpy(dtype=object)
-        entered, v_closed = _seconds(visits["entered_at"]), _seconds(visits["closed_at"])
-        groups = visits.groupby(["pipeline", "stage"], sort=True).indices  # {(pipeline, stage): row numbers}
-        for key, idx in groups.items():
-            model.stages[key] = fit(durations(entered[idx], v_closed[idx]), _outcomes(v_status[idx]),
-                                    wider=model.pipelines.get(key[0]), n_min=n_min)
+    d = tables["deals"]
+    d = d.filter(d.created_at.notnull())
+    per_deal = d.select("pipeline", days=days(d.created_at, d.closed_at), outcome=_outcome(d.status))
+    codes, values, dur, out = _arrays(per_deal, ["pipeline"])
+    for (pipeline,), idx in _groups(codes, values):
+        model.pipelines[pipeline] = fit(dur[idx], out[idx], n_min=n_min)
+    if "stage_events" in tables:
+        st = tables["stages"]
+        opened = st.filter(st.kind == "open").select(s_pipeline="pipeline", s_stage="stage")
+        entries = stage_entries(tables) if entries is None else entries
+        per = entries.select(v_deal=entries.deal_id, stage=entries.stage, entered_at=entries.last_at)
+        per = per.join(d.select("deal_id", "pipeline", "status", "closed_at"), per.v_deal == d.deal_id)
+        per = per.join(opened, [per.pipeline == opened.s_pipeline, per.stage == opened.s_stage])
+        per = per.select("pipeline", "stage", days=days(per.entered_at, per.closed_at), outcome=_outcome(per.status))
+        codes, values, dur, out = _arrays(per, ["pipeline", "stage"])
+        if len(dur):
+            for key, idx in _groups(codes, values):
+                model.stages[key] = fit(dur[idx], out[idx], wider=model.pipelines.get(key[0]), n_min=n_min)
     return model
