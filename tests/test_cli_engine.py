@@ -108,6 +108,24 @@ def test_shelf_life_json_equals_engine_on_folder(store, as_of):
     assert "whole cycle" in result.stdout
 
 
+def test_shelf_life_by_segment_lookback_and_business_days(store):
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    tables = folder_tables(store, as_of=when)
+    result = runner.invoke(app, ["shelf-life", "--as-of", "2030-01-01", "--by", "owner", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows == shelf_life(tables, q=0.8, by="owner")
+    assert any(r["segment"] is not None and r["fallback"] for r in rows)  # tiny owners fall back, and say so
+    result = runner.invoke(app, ["shelf-life", "--as-of", "2030-01-01", "--lookback", "365", "--business-days",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    since = datetime(2029, 1, 1, tzinfo=UTC)
+    assert json.loads(result.stdout) == shelf_life(tables, q=0.8, since=since, business_days=True)
+    result = runner.invoke(app, ["shelf-life", "--as-of", "2030-01-01", "--by", "team"])
+    assert result.exit_code == 0, result.output
+    assert "segment" in result.stdout and "pipeline's (own n" in result.stdout
+
+
 def test_clearance_json_is_expired_or_stalled_open_deals(store):
     when = datetime(2030, 1, 1, tzinfo=UTC)
     result = runner.invoke(app, ["clearance", "--as-of", "2030-01-01", "--json"])
@@ -140,11 +158,17 @@ def test_clearance_json_is_expired_or_stalled_open_deals(store):
         (["shelf-life", "--quantile", "high"], "--quantile"),
         (["analyze", "--source", "NOWHERE", "--out", "OUT"], "--source"),
         (["analyze", "--source", "EMPTY", "--out", "OUT"], "--source"),
+        (["shelf-life", "--by", "colour"], "--by"),
+        (["shelf-life", "--lookback", "0"], "--lookback"),
+        (["shelf-life", "--lookback", "-3"], "--lookback"),
+        (["analyze", "--source", "EMPTY", "--out", "OUT", "--policy", "BADPOLICY"], "[default] quantile"),
+        (["analyze", "--source", "EMPTY", "--out", "OUT", "--policy", "NOWHERE"], "cannot read the policy file"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(tmp_path, args, needle):
     (tmp_path / "EMPTY").mkdir()
-    args = [str(tmp_path / a) if a in ("NOWHERE", "EMPTY", "OUT") else a for a in args]
+    (tmp_path / "BADPOLICY").write_text("[default]\nquantile = 3\n", encoding="utf-8")
+    args = [str(tmp_path / a) if a in ("NOWHERE", "EMPTY", "OUT", "BADPOLICY") else a for a in args]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert needle in result.output

@@ -265,8 +265,12 @@ def demo_cmd(
 
 # ---------------------------------------------------------------- engine (read-only)
 
-# the engine's commands register themselves on `app` (kept in their own module by feature)
-from bestby import cli_analytics  # noqa: E402,F401
+# the engine's and the clearance commands register themselves on `app` (kept in their own modules by
+# feature). Under `python -m bestby.cli` this file runs as __main__: the importable module registers them
+# (see the end of the file), so they are not imported into __main__ as well (a circular import).
+if __name__ != "__main__":
+    from bestby import cli_analytics  # noqa: E402,F401
+    from bestby import cli_clearance  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,4 +1,6 @@
-"""The `bestby` commands of the engine: shelf-life, clearance and analyze (thin adapters).
+"""The `bestby` commands of the engine: shelf-life and analyze (thin adapters).
+
+``bestby clearance`` (the list) lives with the clearance workflow in ``bestby.cli_clearance``.
 
 They are registered on the same Typer app as the store commands in
 ``bestby.cli``, which imports this module last.
@@ -84,55 +86,91 @@ def _clearance_table(rows: list[dict], *, open_deals: int, as_of, top: int = 20)
     console.print(f"{len(rows):,} of {open_deals:,} open deals to clear{more}.", highlight=False)
 
 
+def resolve_policy(path: Optional[Path]):
+    """``--policy FILE`` (TOML or JSON), else ``$BESTBY_HOME/policy.toml`` when it exists, else the defaults."""
+    from bestby import config
+    from bestby.engine.policy import ClearancePolicy, load_policy
+
+    if path is None:
+        home_file = config.load().home / "policy.toml"
+        if not home_file.is_file():
+            return ClearancePolicy()
+        path = home_file
+    try:
+        return load_policy(path)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}. See 'ClearancePolicy' settings in the README.",
+                                 param_hint="'--policy'") from None
+
+
+PolicyOption = Annotated[Optional[Path], typer.Option(
+    "--policy", help="Clearance policy file (TOML or JSON: \\[default] and \\[pipelines.NAME] settings). "
+                     "Default: $BESTBY_HOME/policy.toml if it exists, else the built-in defaults.",
+    show_default=False)]
+
+
+def _check_lookback(value: Optional[float]) -> Optional[float]:
+    if value is not None and not 0 < value < float("inf"):
+        raise typer.BadParameter(f"{value} is not a number of days > 0", param_hint="'--lookback'")
+    return value
+
+
+def _segment_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    for col, justify in (("pipeline", "left"), ("segment", "left"), ("stage", "left"), ("days", "right"),
+                         ("n", "right"), ("note", "left")):
+        table.add_column(col, justify=justify)
+    for r in rows:
+        note = ""
+        if r.get("fallback"):
+            note = f"pipeline's (own n {r['segment_n']})"
+        table.add_row(r["pipeline"], r["segment"] or "(all)", r["stage"] or "(whole cycle)",
+                      "-" if r["days"] is None else f"{r['days']:.1f}", f"{r['n']:,}", note)
+    return table
+
+
 @app.command("shelf-life")
 def shelf_life_cmd(
     as_of: AsOfOption = None,
     quantile: Annotated[float, typer.Option("--quantile", help="The quantile, in (0, 1].")] = 0.8,
+    by: Annotated[Optional[str], typer.Option(
+        "--by", help="Segment: owner, team, product, source or amount_band.", show_default=False)] = None,
+    lookback: Annotated[Optional[float], typer.Option(
+        "--lookback", help="Only figures that ended within this many days before --as-of. Default: all history.",
+        show_default=False)] = None,
+    business_days: Annotated[bool, typer.Option("--business-days", help="Count Monday to Friday only.")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Learned best-by days per pipeline: the whole cycle and each open stage (read-only).
+    """Learned best-by days per pipeline: the whole cycle and each open stage, optionally per segment (read-only).
 
     JSON: a list of {pipeline, stage, segment, quantile, days, n}; stage is null for the whole cycle,
-    segment is null (segments are not implemented yet), days is null for a stage without history.
+    segment null for the whole pipeline, days null for a stage without history. With --by, segment rows also
+    have segment_n (the segment's own count) and fallback (true when that is under 20 and the pipeline's
+    figure is used).
     """
+    from datetime import timedelta
+
+    from bestby.engine.shelf_life import SEGMENTS
+
     when = _parse_as_of(as_of)
     _check_quantile(quantile)
+    _check_lookback(lookback)
+    if by is not None and by not in SEGMENTS:
+        raise typer.BadParameter(f"{by!r} is not one of {', '.join(SEGMENTS)}", param_hint="'--by'")
     setup(db)
     from bestby.engine.shelf_life import shelf_life
     from bestby.pipeline.analytics import store_source
 
-    rows = shelf_life(store_source(when), q=quantile)
+    since = None if lookback is None else when - timedelta(days=lookback)
+    rows = shelf_life(store_source(when), q=quantile, by=by, since=since, business_days=business_days)
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    console.print(_shelf_table(rows, f"Shelf life (q = {quantile:g}) at {when:%Y-%m-%d %H:%M} UTC"))
-
-
-@app.command("clearance")
-def clearance_cmd(
-    as_of: AsOfOption = None,
-    as_json: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    """Open deals that are expired or stalled, most inflating first (read-only).
-
-    JSON: a list of {deal_id, owner_id, stage, amount, age_days, stage_age_days, days_since_touch,
-    close_date_pushes, best_by, win_probability, state, reasons}: amount is a float (or null), days are
-    fractional days, best_by an ISO 8601 UTC timestamp (or null), reasons a list of {code, text}.
-    """
-    when = _parse_as_of(as_of)
-    setup(db)
-    from bestby.engine.freshness import clearance_list, freshness
-    from bestby.engine.policy import ClearancePolicy
-    from bestby.pipeline.analytics import store_source
-
-    rows = freshness(store_source(when), as_of=when, policy=ClearancePolicy())
-    clear = clearance_list(rows)
-    if as_json:
-        typer.echo(json.dumps(clearance_json(clear)))
-        return
-    _clearance_table(clear, open_deals=len(rows), as_of=when)
+    unit = "business days" if business_days else "days"
+    window = f", last {lookback:g} days" if lookback else ""
+    title = f"Shelf life in {unit} (q = {quantile:g}{window}) at {when:%Y-%m-%d %H:%M} UTC"
+    console.print(_segment_table(rows, title) if by else _shelf_table(rows, title))
 
 
 def _write_tables(out: Path, shelf: list[dict], fresh: list[dict], clear: list[dict]) -> dict[str, int]:
@@ -143,13 +181,16 @@ def _write_tables(out: Path, shelf: list[dict], fresh: list[dict], clear: list[d
 
     ts = pa.timestamp("us", tz="UTC")
     shelf_schema = pa.schema([("pipeline", pa.string()), ("stage", pa.string()), ("segment", pa.string()),
-                              ("quantile", pa.float64()), ("days", pa.float64()), ("n", pa.int64())])
+                              ("quantile", pa.float64()), ("days", pa.float64()), ("n", pa.int64()),
+                              ("segment_n", pa.int64()), ("fallback", pa.bool_())])
     fresh_schema = pa.schema([
         ("deal_id", pa.string()), ("owner_id", pa.string()), ("pipeline", pa.string()), ("stage", pa.string()),
         ("amount", pa.float64()), ("created_at", ts), ("stage_entered_at", ts), ("age_days", pa.float64()),
         ("stage_age_days", pa.float64()), ("days_since_touch", pa.float64()), ("close_date", pa.date32()),
-        ("close_date_pushes", pa.int64()), ("close_date_past", pa.bool_()), ("stage_shelf_days", pa.float64()),
-        ("cycle_shelf_days", pa.float64()), ("best_by", ts), ("win_probability", pa.float64()),
+        ("close_date_pushes", pa.int64()), ("close_date_pushes_in_stage", pa.int64()),
+        ("close_date_past", pa.bool_()), ("close_date_parked", pa.bool_()), ("segment", pa.string()),
+        ("stage_shelf_days", pa.float64()), ("cycle_shelf_days", pa.float64()), ("shelf_unit", pa.string()),
+        ("best_by", ts), ("win_probability", pa.float64()),
         ("staleness", pa.float64()), ("state", pa.string()), ("reason_codes", pa.list_(pa.string())),
         ("reasons", pa.list_(pa.string())),
     ])
@@ -179,12 +220,15 @@ def analyze_cmd(
     source: Annotated[Path, typer.Option("--source", help="A FORMAT.md folder (CSV or Parquet), read with DuckDB.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write shelf_life, freshness and clearance into.")],
     as_of: AsOfOption = None,
+    policy_file: PolicyOption = None,
 ) -> None:
     """Shelf life, freshness and the clearance list straight from a folder (no store), as Parquet and CSV.
 
     Writes shelf_life, freshness (every deal open at --as-of) and clearance, each as .parquet and .csv.
     Reasons are a list of texts (and reason_codes a list of codes) in Parquet, joined with "; " in CSV.
     """
+    from datetime import timedelta
+
     import duckdb
 
     from bestby.engine.freshness import clearance_list, freshness
@@ -195,16 +239,20 @@ def analyze_cmd(
     when = _parse_as_of(as_of)
     if not source.is_dir():
         raise typer.BadParameter(f"{source} is not a folder", param_hint="'--source'")
-    policy = ClearancePolicy()
+    policy = resolve_policy(policy_file)
+    one = policy if isinstance(policy, ClearancePolicy) else policy.default
     try:
         tables = folder_tables(source, as_of=when)
-        shelf = shelf_life(tables, q=policy.quantile)
-        fresh = freshness(tables, as_of=when, policy=policy, shelf=shelf)
+        since = None if one.lookback_days is None else when - timedelta(days=one.lookback_days)
+        shelf = shelf_life(tables, q=one.quantile, by=one.segment, since=since, business_days=one.business_days)
+        fresh = freshness(tables, as_of=when, policy=policy,
+                          shelf=shelf if isinstance(policy, ClearancePolicy) else None)
     except (FileNotFoundError, ValueError, duckdb.Error) as exc:
         raise typer.BadParameter(f"cannot read {source}: {exc}", param_hint="'--source'") from None
     clear = clearance_list(fresh)
     counts = _write_tables(out, shelf, fresh, clear)
-    console.print(_shelf_table(shelf, f"Shelf life (q = {policy.quantile:g}) at {when:%Y-%m-%d %H:%M} UTC"))
+    shown = [r for r in shelf if r["segment"] is None]
+    console.print(_shelf_table(shown, f"Shelf life (q = {one.quantile:g}) at {when:%Y-%m-%d %H:%M} UTC"))
     states = {s: sum(r["state"] == s for r in fresh) for s in ("fresh", "aging", "expired", "stalled")}
     console.print(f"{len(fresh):,} open deals: " + ", ".join(f"{n:,} {s}" for s, n in states.items())
                   + f"; {len(clear):,} to clear.", highlight=False)

@@ -87,6 +87,8 @@ def export_canonical(folder: Path, *, progress: Progress | None = None) -> dict[
     for name in FILE_ORDER:
         fmap = MAPS[name]
         qs = fmap.model._base_manager.order_by(*_ORDER.get(name, ("external_id",)))
+        if name == "stage_events":  # an event voided by an undone clear is no longer history
+            qs = qs.filter(void__isnull=True)
         total = qs.count()
         if not total and name not in ALWAYS:
             continue

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "bestby.activities",
     "bestby.goals",
     "bestby.audit",
+    "bestby.clearance",
     "bestby.web",
 ]
 

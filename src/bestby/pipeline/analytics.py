@@ -14,6 +14,7 @@ from django.db import connection
 
 from bestby.accounts.models import Account, Contact
 from bestby.activities.models import Lead, Touch
+from bestby.clearance.models import StageEventVoid
 from bestby.commerce.models import Product
 from bestby.engine.store import store_tables
 from bestby.people.models import User
@@ -23,6 +24,7 @@ MODELS = {
     "deals": Deal, "stages": Stage, "pipelines": Pipeline, "stage_events": StageEvent,
     "close_date_events": CloseDateEvent, "touches": Touch, "users": User,
     "accounts": Account, "products": Product, "leads": Lead, "contacts": Contact,
+    "stage_event_voids": StageEventVoid,
 }
 
 
@@ -45,4 +47,6 @@ def store_connection() -> ibis.BaseBackend:
 
 def store_source(as_of: datetime, *, con: ibis.BaseBackend | None = None) -> dict[str, ibis.Table]:
     """Bind the store's tables as Ibis tables known at ``as_of``."""
-    return store_tables(con if con is not None else store_connection(), table_names(), as_of=as_of)
+    path = str(connection.settings_dict["NAME"]) if connection.vendor == "sqlite" else None
+    return store_tables(con if con is not None else store_connection(), table_names(), as_of=as_of,
+                        sqlite_path=path)

@@ -4,6 +4,8 @@ Every change of stage or expected close date appends the matching event,
 winning or losing sets ``closed_at`` (re-opening clears it), every change is
 written to the audit log, and each edit bumps ``version`` so that an edit
 based on an old copy is refused (optimistic concurrency) rather than lost.
+The one exception to "every stage change appends an event" is
+:func:`restore_stage`, the undo of a change whose event is voided.
 """
 
 from __future__ import annotations
@@ -138,6 +140,23 @@ def update_deal(*, deal: Deal, by=None, expected_version: int | None = None, rea
         raise DealError("amount: must not be negative")
     _save(deal)
     record(by=by, action="deal.update", obj=deal, before=before, after=snapshot(deal), reason=reason)
+    return deal
+
+
+def restore_stage(*, deal: Deal, stage_id: int, status: str, closed_at: datetime | None, lost_reason: str) -> Deal:
+    """Put back a deal's stage fields as they were before a stage change that is being undone.
+
+    For undo only (``bestby.clearance``): the caller voids the undone change's
+    stage event in the same transaction, so the deal's visible history again
+    ends where these fields say, and it writes the audit entry. No new stage
+    event is written (the undone move did not happen, as far as the history
+    goes); ``version`` is bumped. The caller holds the deal's lock (``_lock``).
+    """
+    stage = Stage.objects.get(pk=stage_id)
+    if stage.pipeline_id != deal.pipeline_id:
+        raise DealError(f"stage: {stage.name!r} is not a stage of this deal's pipeline")
+    deal.stage, deal.status, deal.closed_at, deal.lost_reason = stage, status, closed_at, lost_reason
+    _save(deal)
     return deal
 
 

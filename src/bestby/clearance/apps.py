@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClearanceConfig(AppConfig):
+    name = "bestby.clearance"
+    label = "clearance"
+    verbose_name = "Clearance"
