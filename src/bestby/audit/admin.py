@@ -3,12 +3,8 @@ from django.contrib import admin
 from bestby.audit.models import AuditEntry
 
 
-@admin.register(AuditEntry)
-class AuditAdmin(admin.ModelAdmin):
-    """The audit log is read-only everywhere, the admin included."""
-
-    list_display = ("at", "by", "action", "object_type", "object_id", "reason")
-    list_filter = ("action", "object_type")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History that only services write (audit log, clearance actions) is read-only in the admin too."""
 
     def has_add_permission(self, request):
         return False
@@ -18,3 +14,11 @@ class AuditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditAdmin(ReadOnlyAdmin):
+    """The audit log is read-only everywhere, the admin included."""
+
+    list_display = ("at", "by", "action", "object_type", "object_id", "reason")
+    list_filter = ("action", "object_type")

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 import ibis
 
-__all__ = ["add_days", "business_days_expr", "business_time", "days_expr", "elapsed", "from_business_time"]
+__all__ = ["add_days", "business_days_expr", "business_time", "business_time_array", "days_expr", "elapsed", "from_business_time"]
 
 _DAY = 86_400.0
 _REF = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
@@ -67,6 +67,15 @@ def business_time(t: datetime) -> float:
     k = (t.timestamp() - _REF_S) / _DAY
     weeks = math.floor(k / 7)
     return weeks * 5 + min(k - weeks * 7, 5.0)
+
+
+def business_time_array(seconds):
+    """B(t) for a NumPy array of epoch seconds (NaN stays NaN)."""
+    import numpy as np
+
+    k = (np.asarray(seconds, dtype=float) - _REF_S) / _DAY
+    weeks = np.floor(k / 7)
+    return weeks * 5 + np.minimum(k - weeks * 7, 5.0)
 
 
 def from_business_time(b: float) -> datetime:

@@ -89,232 +89,20 @@ from datetime import UTC, date, datetime, timedelta
 import ibis
 import numpy as np
 
+from bestby.engine.clock import add_days, business_time_array
 from bestby.engine.entries import stage_entries
-from bestby.engine.policy import DEFAULT_NO_SECOND_MEETING_DAYS, MIN_SECOND_MEETING_HISTORY, ClearancePolicy
-from bestby.engine.clock import add_days
+from bestby.engine.facts import facts_expr, policies_of, second_meeting_allowance, second_meeting_gaps
+from bestby.engine.policy import ClearancePolicy
+from bestby.engine.rules import STATES, Policies, classify, clearance_list, policy_for, staleness
 from bestby.engine.shelf_life import segment_expr, shelf_life
 from bestby.engine.win import WinModel, win_model
 
-__all__ = ["STATES", "classify", "clearance_list", "facts_expr", "freshness", "staleness"]
+# the rules and facts live in their own modules; they are re-exported here, where they are specified
+__all__ = ["STATES", "classify", "clearance_list", "facts_expr", "freshness", "second_meeting_gaps", "staleness"]
 
-STATES = ("fresh", "aging", "expired", "stalled")
 _DAY = 86_400.0
 _SAME_MEETING = timedelta(days=1)  # a meeting touch within a day of the first meeting is that meeting
 
-Policies = ClearancePolicy | Mapping[str, ClearancePolicy]
-
-
-def policy_for(policy: Policies, pipeline: str) -> ClearancePolicy:
-    """Return the policy of ``pipeline`` (a mapping's missing pipeline gets the defaults)."""
-    if isinstance(policy, ClearancePolicy):
-        return policy
-    return policy.get(pipeline) or ClearancePolicy()
-
-
-# ---------------------------------------------------------------- reduce (Ibis)
-
-def _per_pipeline(pipeline, policy: Policies, field: str):
-    if isinstance(policy, ClearancePolicy):
-        return ibis.literal(getattr(policy, field))
-    default = getattr(getattr(policy, "default", None) or ClearancePolicy(), field)
-    if not policy:
-        return ibis.literal(default)
-    return ibis.cases(*((pipeline == p, getattr(pol, field)) for p, pol in policy.items()), else_=default)
-
-
-def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table:
-    """Build: one row per open deal with its stage entry, meetings, last touches and push count."""
-    d = tables["deals"]
-    deals = d.filter(d.status.isnull() | ~d.status.isin(["won", "lost"]))
-    out = deals.select("deal_id", "owner_id", "pipeline", "stage", "amount", "created_at", "close_date")
-    ts = out.created_at.type()
-
-    if "stage_events" in tables:
-        ev = tables["stage_events"]
-        keys = out.select(e_deal="deal_id", e_stage="stage",
-                          e_first=_per_pipeline(out.pipeline, policy, "first_meeting_stage"),
-                          e_second=_per_pipeline(out.pipeline, policy, "second_meeting_stage"))
-        j = ev.join(keys, ev.deal_id == keys.e_deal)
-        agg = j.group_by("e_deal").agg(
-            stage_entered_at=j.at.max(where=j.to_stage == j.e_stage),
-            first_meeting_at=j.at.min(where=j.to_stage == j.e_first),
-            second_meeting_at=j.at.max(where=j.to_stage == j.e_second),
-        )
-        out = out.left_join(agg, out.deal_id == agg.e_deal).drop("e_deal")
-    else:
-        out = out.mutate(stage_entered_at=ibis.null(ts), first_meeting_at=ibis.null(ts),
-                         second_meeting_at=ibis.null(ts))
-
-    if "close_date_events" in tables:
-        c = tables["close_date_events"]
-        entry = out.select(c_deal="deal_id", c_since=out.stage_entered_at.coalesce(out.created_at))
-        c = c.join(entry, c.deal_id == entry.c_deal)
-        push = c.new_close_date > c.old_close_date
-        agg = c.group_by("c_deal").agg(
-            pushes=c.c_deal.count(where=push),
-            pushes_in_stage=c.c_deal.count(where=push & (c.at >= c.c_since)),
-            last_push_at=c.at.max(where=push),
-            last_change_at=c.at.max(),
-        )
-        out = out.left_join(agg, out.deal_id == agg.c_deal).drop("c_deal")
-        out = out.mutate(pushes=out.pushes.fill_null(0), pushes_in_stage=out.pushes_in_stage.fill_null(0))
-    else:
-        out = out.mutate(pushes=ibis.literal(0, type="int64"), pushes_in_stage=ibis.literal(0, type="int64"),
-                         last_push_at=ibis.null(ts), last_change_at=ibis.null(ts))
-    if "touches" in tables:
-        t = tables["touches"]
-        open_ids = deals.select(t_open="deal_id")
-        t = t.semi_join(open_ids, t.deal_id == open_ids.t_open)  # only open deals' touches are grouped
-        agg = t.group_by(t_deal=t.deal_id).agg(
-            last_touch_at=t.at.max(where=t.channel != "social"),
-            last_meeting_touch_at=t.at.max(where=t.channel == "meeting"),
-        )
-        out = out.left_join(agg, out.deal_id == agg.t_deal).drop("t_deal")
-    else:
-        out = out.mutate(last_touch_at=ibis.null(ts), last_meeting_touch_at=ibis.null(ts))
-
-    return out.order_by("deal_id")
-
-
-def second_meeting_gaps(tables: dict[str, ibis.Table], *, policy: Policies,
-                        entries: ibis.Table | None = None) -> dict[str, tuple[float, int]]:
-    """Per pipeline: the policy quantile of days from first to second meeting stage entry, and n.
-
-    Per deal, the last entry into each of the pipeline policy's two meeting
-    stages; deals whose second entry is after the first count; the quantile
-    is type 7 (as :mod:`bestby.engine.shelf_life`). Pipelines without such a
-    deal are absent. ``entries`` is :func:`bestby.engine.entries.stage_entries`
-    of the tables, when the caller already has it.
-    """
-    if "stage_events" not in tables:
-        return {}
-    entries = stage_entries(tables) if entries is None else entries
-    names = sorted({n for pol in _policies(policy) for n in (pol.first_meeting_stage, pol.second_meeting_stage)})
-    e = entries.filter(entries.stage.isin(names))
-    d = tables["deals"]
-    keys = d.select(k_deal="deal_id", k_pipeline="pipeline",
-                    k_first=_per_pipeline(d.pipeline, policy, "first_meeting_stage"),
-                    k_second=_per_pipeline(d.pipeline, policy, "second_meeting_stage"))
-    j = e.join(keys, e.deal_id == keys.k_deal)
-    per = j.group_by("k_deal", "k_pipeline").agg(
-        first=j.last_at.max(where=j.stage == j.k_first), second=j.last_at.max(where=j.stage == j.k_second))
-    per = per.filter(per.first.notnull() & per.second.notnull() & (per.second > per.first))
-    per = per.mutate(days=(per.second.epoch_seconds() - per.first.epoch_seconds()).cast("float64") / _DAY)
-    out: dict[str, tuple[float, int]] = {}
-    frame = per.select("k_pipeline", "days").to_pyarrow().to_pylist()
-    groups: dict[str, list[float]] = {}
-    for r in frame:
-        groups.setdefault(r["k_pipeline"], []).append(float(r["days"]))
-    for pipeline, days in groups.items():
-        q = policy_for(policy, pipeline).quantile
-        out[pipeline] = (float(np.quantile(np.asarray(days, dtype=float), q)), len(days))
-    return out
-
-
-def _second_meeting_allowance(pol: ClearancePolicy, learned: tuple[float, int] | None) -> float:
-    if pol.no_second_meeting_days is not None:
-        return float(pol.no_second_meeting_days)
-    if learned is not None and learned[1] >= MIN_SECOND_MEETING_HISTORY:
-        return learned[0]
-    return DEFAULT_NO_SECOND_MEETING_DAYS
-
-
-# ---------------------------------------------------------------- rules (pure)
-
-def _fmt(days: float) -> str:
-    return f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}"
-
-
-def _reason(code: str, text: str) -> dict:
-    return {"code": code, "text": text}
-
-
-def classify(facts: Mapping, policy: ClearancePolicy) -> tuple[str, list[dict]]:
-    """Decide a deal's state and list every reason that applies (rules in the module docstring).
-
-    ``facts`` keys (None where unknown): ``stage``, ``age_days``, ``stage_age_days``,
-    ``stage_shelf_days``, ``cycle_shelf_days``, ``days_since_touch``,
-    ``close_date_pushes_in_stage`` (falls back to ``close_date_pushes``),
-    ``close_date_days_past`` (as_of date - close date, in days), ``close_date_parked``,
-    ``days_since_first_meeting``, ``second_meeting_held``, ``second_meeting_days``
-    (the allowed gap; falls back to the policy's, else 30), ``win_probability``.
-    """
-    pct = f"{policy.quantile * 100:.0f}%"
-    unit = "business days" if policy.business_days else "days"
-    stage, age, stage_age = facts.get("stage"), facts["age_days"], facts["stage_age_days"]
-    stage_shelf, cycle_shelf = facts.get("stage_shelf_days"), facts.get("cycle_shelf_days")
-    since_touch = facts.get("days_since_touch")
-    idle_days = facts.get("calendar_age_days", age) if since_touch is None else since_touch
-    idle = idle_days > policy.expired_idle_days
-    worked = "" if idle else (f"; still worked (touched {_fmt(idle_days)} days ago)" if since_touch is not None
-                              else "; still new")
-    expired, aging, stalled = [], [], []
-
-    past = []
-    if stage_shelf is not None:
-        if stage_age > stage_shelf:
-            past.append(_reason("past_stage_best_by", f"in {stage} for {_fmt(stage_age)} {unit}; "
-                                                      f"{pct} leave within {_fmt(stage_shelf)}{worked}"))
-        elif stage_age > policy.aging_fraction * stage_shelf:
-            aging.append(_reason("stage_aging",
-                                 f"in {stage} for {_fmt(stage_age)} of its {_fmt(stage_shelf)} best-by {unit}"))
-    if cycle_shelf is not None:
-        if age > cycle_shelf:
-            past.append(_reason("past_cycle_best_by", f"open for {_fmt(age)} {unit}; "
-                                                      f"{pct} of wins close within {_fmt(cycle_shelf)}{worked}"))
-        elif age > policy.aging_fraction * cycle_shelf:
-            aging.append(_reason("cycle_aging", f"open for {_fmt(age)} of its {_fmt(cycle_shelf)} best-by {unit}"))
-    (expired if idle else aging)[:0] = past
-    past_days = facts.get("close_date_days_past")
-    if past_days is not None and past_days > policy.close_date_grace_days:
-        aging.append(_reason("close_date_past", f"expected close date passed {_fmt(past_days)} days ago"))
-    if facts.get("close_date_parked"):
-        aging.append(_reason("close_date_parked", "close date pushed to a month end (a placeholder, not a plan)"))
-
-    if since_touch is None:
-        if idle_days > policy.no_touch_days:
-            stalled.append(_reason("no_touch", f"never touched in {_fmt(idle_days)} days"))
-    elif since_touch > policy.no_touch_days:
-        stalled.append(_reason("no_touch", f"no touch for {_fmt(since_touch)} days"))
-    pushes = facts.get("close_date_pushes_in_stage", facts.get("close_date_pushes")) or 0
-    if pushes >= policy.stalled_after_pushes:
-        where = f" while in {stage}" if stage else ""
-        stalled.append(_reason("close_date_pushed", f"close date pushed {pushes} times{where}"))
-    since_first = facts.get("days_since_first_meeting")
-    allowed = facts.get("second_meeting_days")
-    if allowed is None:
-        allowed = policy.no_second_meeting_days if policy.no_second_meeting_days is not None \
-            else DEFAULT_NO_SECOND_MEETING_DAYS
-    if since_first is not None and since_first > allowed and not facts.get("second_meeting_held"):
-        stalled.append(_reason("no_second_meeting", f"first meeting {_fmt(since_first)} days ago and no second "
-                                                    f"(allowed: {_fmt(allowed)})"))
-    p = facts.get("win_probability")
-    if p is not None and p < policy.win_probability_floor:
-        stalled.append(_reason("low_win_probability",
-                               f"win probability {p:.1%}, below the {policy.win_probability_floor:.0%} floor"))
-
-    state = "stalled" if stalled else "expired" if expired else "aging" if aging else "fresh"
-    return state, expired + aging + stalled
-
-
-def staleness(facts: Mapping) -> float | None:
-    """Return how many shelf lives the deal has sat (the larger of stage and cycle), None without one."""
-    ratios = [facts[age] / (facts[shelf] if facts[shelf] > 0 else 1.0)
-              for age, shelf in (("stage_age_days", "stage_shelf_days"), ("age_days", "cycle_shelf_days"))
-              if facts.get(shelf) is not None]
-    return max(ratios) if ratios else None
-
-
-def clearance_list(rows: list[dict]) -> list[dict]:
-    """Keep expired and stalled rows, most inflating first: amount x max(1, staleness), then deal_id."""
-    def weight(r: dict) -> float:
-        return (r.get("amount") or 0.0) * max(1.0, r.get("staleness") or 0.0)
-
-    keep = [r for r in rows if r["state"] in ("expired", "stalled")]
-    return sorted(keep, key=lambda r: (-weight(r), str(r["deal_id"])))
-
-
-# ---------------------------------------------------------------- run and shape
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -323,10 +111,6 @@ def _utc(value: datetime) -> datetime:
 def _shelf_index(rows: list[dict]) -> dict[tuple, float]:
     """(pipeline, segment, stage) -> days; stage None is the whole cycle, segment None the whole pipeline."""
     return {(r["pipeline"], r.get("segment"), r["stage"]): float(r["days"]) for r in rows if r.get("days") is not None}
-
-
-def _policies(policy: Policies) -> list[ClearancePolicy]:
-    return [policy] if isinstance(policy, ClearancePolicy) else [*policy.values(), ClearancePolicy()]
 
 
 def _month_end(day: date) -> bool:
@@ -347,19 +131,9 @@ def _seconds(col) -> np.ndarray:
         np.where(us.is_null().to_numpy(zero_copy_only=False), np.nan, 0.0)
 
 
-def _business(seconds: np.ndarray) -> np.ndarray:
-    """B(t) of :mod:`bestby.engine.clock`, vectorised (NaN stays NaN)."""
-    k = (seconds - _MONDAY) / _DAY
-    weeks = np.floor(k / 7)
-    return weeks * 5 + np.minimum(k - weeks * 7, 5.0)
-
-
-_MONDAY = datetime(1970, 1, 5, tzinfo=UTC).timestamp()
-
-
 def _elapsed(start: np.ndarray, end: float, business: bool) -> np.ndarray:
     if business:
-        return _business(np.full_like(start, end)) - _business(start)
+        return business_time_array(np.full_like(start, end)) - business_time_array(start)
     return (end - start) / _DAY
 
 
@@ -430,7 +204,7 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
         return shelves[key]
 
     segment_of: dict[str, dict[str, str]] = {}
-    for by in {p.segment for p in _policies(policy)} - {None}:
+    for by in {p.segment for p in policies_of(policy)} - {None}:
         seg = segment_expr(tables, by)
         seg = seg.filter(seg.status.isnull() | ~seg.status.isin(["won", "lost"])).select("deal_id", "segment")
         segment_of[by] = dict(seg.execute().itertuples(index=False, name=None))
@@ -480,7 +254,7 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
             "close_date_parked": parked,
             "days_since_first_meeting": first_l[i],
             "second_meeting_held": meeting_held,
-            "second_meeting_days": _second_meeting_allowance(pol, gaps.get(pipeline)),
+            "second_meeting_days": second_meeting_allowance(pol, gaps.get(pipeline)),
             "win_probability": p,
         }
         state, reasons = classify(f, pol)
