@@ -250,3 +250,24 @@ def undo_cmd(
                else f"no longer snoozed (was until {original.until.isoformat()})")
         table.add_row(f"#{u.pk}", f"#{original.pk} {original.kind}", u.deal.external_id, now)
     console.print(table)
+
+
+@app.command("refresh")
+def refresh_cmd(
+    as_of: AsOfOption = None,
+    policy_file: PolicyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Recompute every open deal's freshness and store it for the web app and the API (run after imports)."""
+    import time
+
+    when = _parse_as_of(as_of)
+    policy = resolve_policy(policy_file)
+    setup(db)
+    from bestby.clearance.snapshot import refresh
+
+    started = time.perf_counter()
+    with console.status("Computing freshness of every open deal..."):
+        n = refresh(as_of=when, policy=policy)
+    console.print(f"Stored the freshness of {n:,} open deals at {when:%Y-%m-%d %H:%M} UTC "
+                  f"in {time.perf_counter() - started:.1f} s.", highlight=False)

@@ -76,3 +76,35 @@ class StageEventVoid(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"stage event {self.event_id} voided by action {self.action_id}"
+
+
+class Freshness(models.Model):
+    """The last computed freshness of an open deal: a cache of the engine's result for pages and the API.
+
+    Written only by :func:`bestby.clearance.snapshot.refresh` (``bestby refresh``),
+    which recomputes every open deal at one ``as_of`` and replaces the rows:
+    this is derived data, not history, so replacing it loses nothing. Pages
+    say when it was computed. ``weight`` is the clearance order (amount x
+    max(1, staleness)), stored so the review page sorts in the database.
+    """
+
+    deal = models.OneToOneField("pipeline.Deal", on_delete=models.PROTECT, related_name="freshness")
+    as_of = models.DateTimeField()
+    state = models.CharField(max_length=8, db_index=True)
+    reasons = models.JSONField(default=list)
+    best_by = models.DateTimeField(null=True, blank=True)
+    win_probability = models.FloatField(null=True, blank=True)
+    staleness = models.FloatField(null=True, blank=True)
+    weight = models.FloatField(default=0.0, db_index=True)
+    age_days = models.FloatField()
+    stage_age_days = models.FloatField()
+    days_since_touch = models.FloatField(null=True, blank=True)
+    close_date_pushes = models.IntegerField(default=0)
+    stage_shelf_days = models.FloatField(null=True, blank=True)
+    cycle_shelf_days = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "weight"], name="freshness_state_weight")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.state}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from bestby.pipeline.models import Deal, DealStatus, Pipeline, Stage
 
@@ -18,13 +18,10 @@ class StageTotal:
 
 
 def deals_visible_to(user):
-    """Return the deals ``user`` may see: an admin all, a manager their team's, a rep their own."""
-    qs = Deal.objects.all()
-    if user.is_superuser or getattr(user, "role", None) == "admin":
-        return qs
-    if user.role == "manager":
-        return qs.filter(Q(owner=user) | Q(owner__manager=user) | (Q(owner__team=user.team) & ~Q(owner__team="")))
-    return qs.filter(owner=user)
+    """Return the deals ``user`` may see (the rule lives in :mod:`bestby.people.access`)."""
+    from bestby.people.access import deals_for
+
+    return deals_for(user)
 
 
 def pipeline_by_stage(*, deals=None) -> list[tuple[Pipeline, list[StageTotal]]]:

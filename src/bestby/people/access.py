@@ -1,0 +1,117 @@
+"""Who may see and change what: the one place where roles become rules (pages, API, exports, feeds).
+
+Roles (``User.role``; a Django superuser counts as an admin)
+
+``admin``
+    Sees and changes everything; manages users, stages and policies.
+``manager``
+    Sees and changes the deals of their team: deals they own, deals owned by
+    people who report to them (``User.manager``), and deals owned by anyone
+    whose ``team`` is their (non-empty) team.
+``rep``
+    Sees and changes their own deals. On pages that show totals (the board's
+    column sums) a rep also sees their team's totals, never its deals:
+    :func:`team_deals` is for aggregates only.
+
+Everything else follows the deals: an account is visible when one of its
+deals is (admins: all accounts), a contact when its account is, a touch when
+its deal, its account, or its owner is visible to the user. Every function
+returns a queryset filter, so callers compose it with their own filters and
+never load what they may not see. Anonymous or inactive users see nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from bestby.accounts.models import Account, Contact
+from bestby.activities.models import Touch
+from bestby.people.models import Role, User
+from bestby.pipeline.models import Deal
+
+__all__ = ["accounts_for", "can_change", "contacts_for", "deals_for", "is_admin", "is_manager",
+           "owners_for", "team_deals", "touches_for"]
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def is_admin(user) -> bool:
+    """An admin by role, or a Django superuser."""
+    return _signed_in(user) and (user.is_superuser or user.role == Role.ADMIN)
+
+
+def is_manager(user) -> bool:
+    return _signed_in(user) and user.role == Role.MANAGER
+
+
+def _owner_q(user, prefix: str) -> Q:
+    """Q over ``{prefix}`` (a user relation) for the owners whose records ``user`` may see (not for admins)."""
+    q = Q(**{prefix: user})
+    if is_manager(user):
+        q |= Q(**{f"{prefix}__manager": user})
+        if user.team:
+            q |= Q(**{f"{prefix}__team": user.team})
+    return q
+
+
+def owners_for(user) -> QuerySet:
+    """The users whose deals ``user`` may see (themselves included; admins: everyone)."""
+    if is_admin(user):
+        return User.objects.all()
+    if not _signed_in(user):
+        return User.objects.none()
+    q = Q(pk=user.pk)
+    if is_manager(user):
+        q |= Q(manager=user)
+        if user.team:
+            q |= Q(team=user.team)
+    return User.objects.filter(q)
+
+
+def deals_for(user) -> QuerySet:
+    """The deals ``user`` may see and open."""
+    if is_admin(user):
+        return Deal.objects.all()
+    if not _signed_in(user):
+        return Deal.objects.none()
+    return Deal.objects.filter(_owner_q(user, "owner"))
+
+
+def team_deals(user) -> QuerySet:
+    """The deals of ``user``'s team, for totals only (a rep sees their team's sums, not its deals)."""
+    if is_admin(user) or not _signed_in(user):
+        return deals_for(user)
+    if not user.team:
+        return deals_for(user)
+    return Deal.objects.filter(Q(owner__team=user.team) | _owner_q(user, "owner"))
+
+
+def can_change(user, deal: Deal) -> bool:
+    """Whether ``user`` may edit, clear, snooze or undo actions on ``deal`` (the same as seeing it)."""
+    return deals_for(user).filter(pk=deal.pk).exists()
+
+
+def accounts_for(user) -> QuerySet:
+    """Accounts with at least one deal the user may see (admins: all)."""
+    if is_admin(user):
+        return Account.objects.all()
+    return Account.objects.filter(pk__in=deals_for(user).exclude(account=None).values("account"))
+
+
+def contacts_for(user) -> QuerySet:
+    """Contacts of the accounts the user may see (admins: all)."""
+    if is_admin(user):
+        return Contact.objects.all()
+    return Contact.objects.filter(account__in=accounts_for(user))
+
+
+def touches_for(user) -> QuerySet:
+    """Touches on a visible deal or account, or logged by an owner the user may see (admins: all)."""
+    if is_admin(user):
+        return Touch.objects.all()
+    if not _signed_in(user):
+        return Touch.objects.none()
+    return Touch.objects.filter(Q(deal__in=deals_for(user)) | Q(account__in=accounts_for(user))
+                                | _owner_q(user, "owner"))
