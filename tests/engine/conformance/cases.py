@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.importers.folders import write_folder
@@ -192,6 +192,76 @@ def write_late_close_date(folder: Path) -> Path:
     return folder
 
 
+# ---------------------------------------------------------------- the win model: stage fit, fallback, none, ties
+
+WIN_AS_OF = datetime(2024, 7, 1, tzinfo=UTC)
+
+
+def _day(d: date, n: int = 0) -> str:
+    return (d + timedelta(days=n)).isoformat()
+
+
+def write_win(folder: Path) -> Path:
+    """Enough closed deals for a win model in ``default`` (24), too few in ``renewals`` (3) and in Proposal (5).
+
+    W01..W24 (i = 1..24): created 01-01 + i days, enter Qualify i % 2 days later, close 20 + 5 (i % 7) days
+    after creation, lost when i % 3 == 0. Ties: won and lost deals at 35 days on the deal clock (W03, W10) and
+    at 34 days on the Qualify clock (W03, W17). W01..W05 enter Proposal on day 10. W25 is won after as_of
+    (open then). At 07-01: O1 has sat exactly 34 days in Qualify (censored at an event time: still at risk),
+    O2 is in Proposal (5 closed deals: the pipeline's fit, at its age of exactly 30 days, an event time),
+    O3 is the oldest deal on the Qualify clock (beyond the data: 0, low win probability although touched),
+    O4 was created at as_of (age 0), O5 has no stage event, O6 sits in Demo that nobody entered (pipeline fit);
+    R4's pipeline has 3 closed deals: no model.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _users(folder)
+    write_csv(folder / "stages.csv", STAGES, [
+        ["default", "Qualify", 1, "open", ""], ["default", "Demo", 2, "open", ""], ["default", "Proposal", 3, "open", ""],
+        ["default", "Won", 4, "won", ""], ["default", "Lost", 5, "lost", ""],
+        ["renewals", "Review", 1, "open", ""], ["renewals", "Signed", 2, "won", ""], ["renewals", "Dropped", 3, "lost", ""],
+    ])
+    deals, events, touches = [], [], []
+    start = date(2024, 1, 1)
+    for i in range(1, 25):
+        deal_id, lost = f"W{i:02d}", i % 3 == 0
+        created, closed = _day(start, i), _day(start, i + 20 + 5 * (i % 7))
+        end = "Lost" if lost else "Won"
+        deals.append([deal_id, "default", "u1", str(1000 + 10 * i), created, end, "lost" if lost else "won", closed,
+                      closed, "price" if lost else ""])
+        events.append([deal_id, _day(start, i + i % 2), "Qualify", ""])
+        last = "Qualify"
+        if i <= 5:
+            events.append([deal_id, _day(start, i + 10), "Proposal", "Qualify"])
+            last = "Proposal"
+        events.append([deal_id, closed, end, last])
+    deals.append(["W25", "default", "u2", "2500", "2024-06-01", "Won", "won", "2024-08-01", "2024-08-01", ""])
+    events += [["W25", "2024-06-01", "Qualify", ""], ["W25", "2024-08-01", "Won", "Qualify"]]
+    as_of = WIN_AS_OF.date()
+    opened = {  # deal -> (created, [(at, to_stage)], stage)
+        "O1": (_day(as_of, -34), [(_day(as_of, -34), "Qualify")], "Qualify"),
+        "O2": (_day(as_of, -30), [(_day(as_of, -30), "Qualify"), (_day(as_of, -20), "Proposal")], "Proposal"),
+        "O3": ("2024-01-01", [("2024-01-01", "Qualify")], "Qualify"),
+        "O4": (_day(as_of), [(_day(as_of), "Qualify")], "Qualify"),
+        "O5": (_day(as_of, -11), [], "Qualify"),
+        "O6": (_day(as_of, -45), [], "Demo"),
+    }
+    for n, (deal_id, (created, moves, stage)) in enumerate(opened.items()):
+        deals.append([deal_id, "default", "u2", str(5000 + 100 * n), created, stage, "open", "", "", ""])
+        events += [[deal_id, at, to, prev] for (at, to), prev in zip(moves, ["", *[m[1] for m in moves]])]
+        touches.append([f"t{deal_id}", _day(as_of, -1) if created < _day(as_of, -1) else _day(as_of), "phone", deal_id])
+    for n in range(1, 4):
+        deal_id, created = f"R{n}", _day(start, 30 * n)
+        deals.append([deal_id, "renewals", "u1", "800", created, "Signed", "won", _day(start, 30 * n + 14), "", ""])
+        events += [[deal_id, created, "Review", ""], [deal_id, _day(start, 30 * n + 14), "Signed", "Review"]]
+    deals.append(["R4", "renewals", "u1", "900", "2024-06-01", "Review", "open", "", "", ""])
+    events.append(["R4", "2024-06-01", "Review", ""])
+    touches.append(["tR4", "2024-06-30", "email", "R4"])
+    write_csv(folder / "deals.csv", DEALS, deals)
+    write_csv(folder / "stage_events.csv", EVENTS, events)
+    write_csv(folder / "touches.csv", TOUCHES, touches)
+    return folder
+
+
 # ---------------------------------------------------------------- the registry
 
 @dataclass(frozen=True)
@@ -199,6 +269,7 @@ class Case:
     name: str
     write: Callable[[Path], Path] | None  # None: the session's synth folder
     as_ofs: tuple[datetime, ...]
+    win_model: bool = False  # True: some open deal has a win probability at every point; False: none has one
 
 
 SYNTH_DEALS, SYNTH_SEED = 300, 20240611
@@ -218,7 +289,8 @@ CASES = (
     Case("derived", write_derived, (datetime(2024, 1, 12, tzinfo=UTC),)),  # X1 won; X5 and X2 close later
     Case("tiny_shelf", write_tiny_shelf, (datetime(2024, 4, 10, 19, 12, tzinfo=UTC),)),
     Case("late_close_date", write_late_close_date, (datetime(2024, 1, 15, tzinfo=UTC),)),
-    Case("synth", None, (datetime(2025, 3, 15, 12, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))),
+    Case("win", write_win, (WIN_AS_OF,), win_model=True),
+    Case("synth", None, (datetime(2025, 3, 15, 12, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)), win_model=True),
 )
 BY_NAME = {c.name: c for c in CASES}
 

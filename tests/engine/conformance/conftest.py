@@ -74,13 +74,21 @@ def point(request) -> Point:
 
 @pytest.fixture(scope="class")
 def expected(point, case_folders, policy) -> dict:
-    """The reference's cut, shelf life and freshness at the point (computed once per session)."""
+    """The reference's cut, shelf life and freshness at the point (computed once per session).
+
+    ``freshness`` has the win model off (the engine's ``win_probability={}``), ``freshness_win``
+    has it on (the engine's default: learned from the same tables).
+    """
     if point.id not in _REFERENCE:
         folder = reference.read_folder(case_folders[point.case]["csv"])
         snap = reference.cut(folder, point.as_of)
         rows = reference.freshness(snap, policy)
+        model = reference.win_model(snap)
+        rows_win = reference.freshness(snap, policy, win=model)
         _REFERENCE[point.id] = {"snapshot": snap, "shelf": reference.shelf_life(snap, q=policy.quantile),
-                                "freshness": rows, "clearance": reference.clearance_order(rows)}
+                                "freshness": rows, "clearance": reference.clearance_order(rows),
+                                "win_model": model, "freshness_win": rows_win,
+                                "clearance_win": reference.clearance_order(rows_win)}
     return _REFERENCE[point.id]
 
 

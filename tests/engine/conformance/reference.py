@@ -15,12 +15,20 @@ the specification; this file does not import Ibis, DuckDB, pandas or any of
   and since the current stage's entry, a close date parked at a month end by
   a push, meetings and the learned second-meeting gap), best-by, state
   (expired only when also idle), reason codes, staleness and the clearance
-  list (``freshness.py`` and ``policy.py``). Win probabilities are not
-  modelled here: the suite turns them off (``win_probability={}``).
+  list (``freshness.py`` and ``policy.py``);
+* the win model (``win.py`` and ``survival.py``): per pipeline and per
+  (pipeline, open stage) the durations and outcomes of the deals, an
+  Aalen-Johansen fit (won and lost competing, open deals censored at as_of)
+  as sorted event times with S and CIF_win, P(eventual win | open at age),
+  and the group choice (stage, else the pipeline below N_MIN closed deals in
+  the stage, else no model below N_MIN closed deals in the pipeline).
+  ``freshness(snap, policy)`` leaves the probability off (None, as the
+  engine's ``win_probability={}``); ``freshness(snap, policy, win=win_model(snap))``
+  applies it, and the low win-probability rule with it.
 
 Every rule is one small function named after it (``deal_visible``,
 ``status_at``, ``stage_at``, ``close_date_at``, ``is_forward_exit``,
-``is_push``, ``rule_no_touch`` ...), so that when a rule changes in the
+``is_push``, ``rule_no_touch``, ``aalen_johansen``, ``p_win_eventually`` ...), so that when a rule changes in the
 engine's docstring the matching function here is the one to change.
 
 Durations are fractional days, ``seconds / 86 400``, unrounded (the engine
@@ -480,6 +488,162 @@ def best_by(entered: datetime, created: datetime, stage_shelf: float | None,
     return min(candidates) if candidates else None
 
 
+# ---------------------------------------------------------------- win model (win.py, survival.py)
+
+N_MIN = 20  # closed (won + lost) deals a group needs for its own fit: bestby.engine.survival.N_MIN (test_reference)
+WON, LOST, CENSORED = "won", "lost", "censored"
+
+
+def outcome_of(status: str | None) -> str:
+    """Won and lost are competing outcomes; any other status (open, NULL) is censored at as_of."""
+    return status if status in CLOSED else CENSORED
+
+
+def days_to_close(start: datetime, deal: dict, as_of: datetime) -> float:
+    """Days from ``start`` to the deal's closed_at, or to as_of when it has none (open: censored).
+
+    A close before ``start`` (bad data) counts 0 days.
+    """
+    end = deal["closed_at"] if deal["closed_at"] is not None else as_of
+    return max(0.0, days_between(start, end))
+
+
+def pipeline_durations(snap: Snapshot) -> dict[str, list[tuple[float, str]]]:
+    """Per pipeline, (days, outcome) of every deal: clock from created_at."""
+    out: dict[str, list[tuple[float, str]]] = {}
+    for d in snap.deals:
+        out.setdefault(d["pipeline"], []).append((days_to_close(d["created_at"], d, snap.as_of),
+                                                  outcome_of(d["status"])))
+    return out
+
+
+def last_entries(snap: Snapshot) -> dict[tuple[str, str], datetime]:
+    """(deal_id, stage) -> the deal's LAST entry into the stage (visible events only: the cut)."""
+    last: dict[tuple[str, str], datetime] = {}
+    for e in snap.stage_events or []:
+        key = (e["deal_id"], e["to_stage"])
+        last[key] = max(last.get(key, e["at"]), e["at"])
+    return last
+
+
+def stage_durations(snap: Snapshot) -> dict[tuple[str, str], list[tuple[float, str]]]:
+    """Per (pipeline, OPEN stage), (days, outcome) of every deal of the pipeline that entered it.
+
+    Clock from the deal's last entry into the stage to its close (or as_of);
+    the deal need not still sit in the stage.
+    """
+    deals = {d["deal_id"]: d for d in snap.deals}
+    out: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for (deal_id, stage), entered in last_entries(snap).items():
+        d = deals.get(deal_id)
+        if d is None or snap.kind.get((d["pipeline"], stage)) != "open":
+            continue
+        out.setdefault((d["pipeline"], stage), []).append((days_to_close(entered, d, snap.as_of),
+                                                           outcome_of(d["status"])))
+    return out
+
+
+@dataclass(frozen=True)
+class AalenJohansen:
+    """Step functions at the distinct event times t_1 < ... < t_k: S and CIF_win at and after each t_j.
+
+    Before t_1, S = 1 and CIF_win = 0. ``t_max`` is the longest duration (open or closed), 0 with no deals.
+    """
+
+    times: list[float]
+    surv: list[float]
+    cif: list[float]
+    t_max: float
+    n_won: int
+    n_lost: int
+
+    @property
+    def closed(self) -> int:
+        return self.n_won + self.n_lost
+
+
+def aalen_johansen(rows: list[tuple[float, str]]) -> AalenJohansen:
+    """S(t) = prod (1 - (d1_j + d2_j) / n_j), CIF_win(t) = sum S(t_j-) d1_j / n_j over t_j <= t.
+
+    n_j counts the deals with duration >= t_j: a deal censored at t_j is still at risk there.
+    Tied events of both kinds share n_j and S(t_j-).
+    """
+    times = sorted({t for t, o in rows if o != CENSORED})
+    surv, cif = [], []
+    s, c = 1.0, 0.0
+    for t in times:
+        n = sum(1 for u, _ in rows if u >= t)
+        won = sum(1 for u, o in rows if u == t and o == WON)
+        lost = sum(1 for u, o in rows if u == t and o == LOST)
+        c += s * won / n          # S(t_j-): s before this step
+        s *= 1.0 - (won + lost) / n
+        surv.append(s)
+        cif.append(c)
+    return AalenJohansen(times, surv, cif, max((t for t, _ in rows), default=0.0),
+                         sum(1 for _, o in rows if o == WON), sum(1 for _, o in rows if o == LOST))
+
+
+def step_value(fit: AalenJohansen, values: list[float], before: float, t: float) -> float:
+    """A right-continuous step function's value at t: at the last event time <= t, ``before`` before t_1."""
+    k = sum(1 for u in fit.times if u <= t)
+    return values[k - 1] if k else before
+
+
+def survival_at(fit: AalenJohansen, t: float) -> float:
+    return step_value(fit, fit.surv, 1.0, t)
+
+
+def cif_win_at(fit: AalenJohansen, t: float) -> float:
+    return step_value(fit, fit.cif, 0.0, t)
+
+
+def p_win_eventually(fit: AalenJohansen, age: float) -> float:
+    """(CIF_win(t_max) - CIF_win(a)) / S(a), clipped to [0, 1]; 0 at or beyond t_max and where S(a) = 0."""
+    if age >= fit.t_max:
+        return 0.0  # beyond the data: no deal was observed this old
+    s = survival_at(fit, age)
+    if s <= 0.0:
+        return 0.0
+    return min(1.0, max(0.0, (cif_win_at(fit, fit.t_max) - cif_win_at(fit, age)) / s))
+
+
+@dataclass
+class WinModel:
+    """The fits known at as_of: per pipeline (deal clock) and per (pipeline, open stage) (stage clock)."""
+
+    pipelines: dict[str, AalenJohansen]
+    stages: dict[tuple[str, str], AalenJohansen]
+
+
+def win_model(snap: Snapshot) -> WinModel:
+    return WinModel({p: aalen_johansen(rows) for p, rows in pipeline_durations(snap).items()},
+                    {k: aalen_johansen(rows) for k, rows in stage_durations(snap).items()})
+
+
+def win_curve(model: WinModel, pipeline: str, stage: str | None) -> tuple[AalenJohansen | None, str | None]:
+    """The fit a deal in (pipeline, stage) uses and its clock ("stage" or "deal").
+
+    The stage's own fit with at least N_MIN closed deals; else the pipeline's
+    (fallback, on the deal's age); none when the pipeline has fewer than N_MIN closed deals.
+    """
+    wide = model.pipelines.get(pipeline)
+    if wide is None or wide.closed < N_MIN:
+        return None, None
+    narrow = model.stages.get((pipeline, stage))
+    if narrow is None or narrow.closed < N_MIN:
+        return wide, "deal"
+    return narrow, "stage"
+
+
+def win_probability(model: WinModel, pipeline: str, stage: str | None, age_days: float,
+                    stage_age_days: float) -> float | None:
+    """P(eventual win | still open) for an open deal; None without a model for its pipeline."""
+    fit, clock = win_curve(model, pipeline, stage)
+    if fit is None:
+        return None
+    return p_win_eventually(fit, stage_age_days if clock == "stage" else age_days)
+
+
 # ---------------------------------------------------------------- state rules (one per rule)
 
 def idle_days(f: dict) -> float:
@@ -504,6 +668,7 @@ def rule_no_second_meeting(f: dict, policy: ClearancePolicy) -> bool:
 
 
 def rule_low_win_probability(f: dict, policy: ClearancePolicy) -> bool:
+    """A known win probability strictly below the floor (None: no model, the rule cannot fire)."""
     p = f.get("win_probability")
     return p is not None and p < policy.win_probability_floor
 
@@ -575,8 +740,12 @@ def staleness(f: dict) -> float | None:
     return max(ratios) if ratios else None
 
 
-def freshness(snap: Snapshot, policy: ClearancePolicy) -> list[dict]:
-    """One row per deal open at as_of, sorted by deal_id (shelf lives learned from the same snapshot)."""
+def freshness(snap: Snapshot, policy: ClearancePolicy, win: WinModel | None = None) -> list[dict]:
+    """One row per deal open at as_of, sorted by deal_id (shelf lives learned from the same snapshot).
+
+    ``win``: the win model (:func:`win_model` of the same snapshot) or None, which leaves every
+    ``win_probability`` None (the engine's ``win_probability={}``).
+    """
     as_of = snap.as_of
     shelf = {(r["pipeline"], r["stage"]): r["days"] for r in shelf_life(snap, q=policy.quantile)
              if r["days"] is not None}
@@ -615,8 +784,9 @@ def freshness(snap: Snapshot, policy: ClearancePolicy) -> list[dict]:
             "days_since_first_meeting": None if first is None else days_between(first, as_of),
             "second_meeting_held": second_meeting_held(d, first, ev, to, snap, policy),
             "second_meeting_days": gap_of(d["pipeline"]),
-            "win_probability": None,
         }
+        f["win_probability"] = None if win is None else win_probability(
+            win, d["pipeline"], d["stage"], f["age_days"], f["stage_age_days"])
         state, codes = classify(f, policy)
         rows.append({
             "deal_id": d["deal_id"], "owner_id": d["owner_id"], "pipeline": d["pipeline"], "stage": d["stage"],
@@ -629,7 +799,7 @@ def freshness(snap: Snapshot, policy: ClearancePolicy) -> list[dict]:
             "best_by": best_by(entered, d["created_at"], f["stage_shelf_days"], f["cycle_shelf_days"]),
             "days_since_first_meeting": f["days_since_first_meeting"],
             "second_meeting_held": f["second_meeting_held"], "second_meeting_days": f["second_meeting_days"],
-            "win_probability": None, "staleness": staleness(f), "state": state, "reason_codes": codes,
+            "win_probability": f["win_probability"], "staleness": staleness(f), "state": state, "reason_codes": codes,
         })
     return rows
 

@@ -26,7 +26,11 @@ flush after every test and force one import per test.
 
 Each test compares one analytic at one point (a case and an as_of): the cut
 tables, shelf life (``days`` to 1e-6 relative, ``n`` exact), freshness facts,
-states and reason codes, staleness and the clearance order. A disagreement
+states and reason codes, staleness and the clearance order, first with the
+win model off (``win_probability={}``), then with the engine's default (the
+model learned from the same tables): every open deal's ``win_probability``
+(None exactly where the reference has no model, else to 1e-9 absolute) and
+the states, reason codes and clearance order that follow from it. A disagreement
 whose cause is the engine (checked against the docstrings) is listed in
 ``KNOWN_ENGINE_BUGS`` and marked ``xfail(strict=True)``, so the test starts to
 fail (XPASS) when the engine is fixed and the entry must go.
@@ -51,6 +55,7 @@ KNOWN_ENGINE_BUGS: dict[tuple[str, str], str] = {}  # (test, case@as_of) -> why;
 DAYS_TOL = 2e-6          # the engine rounds freshness durations to 6 decimals
 SHELF_REL = 1e-6         # shelf-life days, relative
 BEST_BY_TOL = timedelta(milliseconds=1)
+WIN_TOL = 1e-9           # win probabilities, absolute
 
 
 @pytest.fixture(autouse=True)
@@ -120,8 +125,13 @@ class EngineRun:
 
     @cached_property
     def freshness(self) -> list[dict]:
-        # win probabilities off (an empty mapping): the reference does not model survival
+        # win probabilities off (an empty mapping): the rules without the model
         return freshness(self.tables, as_of=self.point.as_of, policy=self.policy, win_probability={})
+
+    @cached_property
+    def freshness_win(self) -> list[dict]:
+        # the default: the engine learns its win model from the tables
+        return freshness(self.tables, as_of=self.point.as_of, policy=self.policy)
 
 
 DEAL_COLUMNS = ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status", "closed_at",
@@ -204,6 +214,29 @@ class Conformance:
                                {"staleness": {"rel_tol": 1e-6, "abs_tol": 1e-9}})
         assert not problems, report(problems)
         assert [r["deal_id"] for r in clearance_list(engine.freshness)] == expected["clearance"]
+
+    def test_win_probability(self, engine, expected, point):
+        """Every open deal's P(eventual win | still open): None where the reference has no model."""
+        want = expected["freshness_win"]
+        known = [r["deal_id"] for r in want if r["win_probability"] is not None]
+        if BY_NAME[point.case].win_model:  # the model must be on here, or the comparison proves little
+            assert known, "the reference has no win probability at this point"
+        else:
+            assert not known, f"the reference has win probabilities for {known[:5]}"
+        got = engine.freshness_win
+        assert [r["deal_id"] for r in got] == [r["deal_id"] for r in want]
+        problems = diff_by_key(got, want, "deal_id", {"win_probability": {"abs_tol": WIN_TOL}})
+        assert not problems, report(problems)
+
+    def test_freshness_states_with_win(self, engine, expected):
+        """States and reason codes with the learned probabilities (low_win_probability below the floor)."""
+        got = [{"deal_id": r["deal_id"], "state": r["state"], "codes": sorted(x["code"] for x in r["reasons"])}
+               for r in engine.freshness_win]
+        want = [{"deal_id": r["deal_id"], "state": r["state"], "codes": r["reason_codes"]}
+                for r in expected["freshness_win"]]
+        problems = diff_by_key(got, want, "deal_id", {"state": {}, "codes": {}})
+        assert not problems, report(problems)
+        assert [r["deal_id"] for r in clearance_list(engine.freshness_win)] == expected["clearance_win"]
 
 
 # ---------------------------------------------------------------- backends

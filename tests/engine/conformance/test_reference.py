@@ -13,7 +13,8 @@ import pytest
 
 from bestby.engine.policy import ClearancePolicy
 from tests.engine.conformance import reference as R
-from tests.engine.conformance.cases import write_derived, write_edges, write_late_close_date, write_tiny_shelf
+from tests.engine.conformance.cases import (WIN_AS_OF, write_derived, write_edges, write_late_close_date,
+                                             write_tiny_shelf, write_win)
 
 POLICY = ClearancePolicy()
 
@@ -103,3 +104,51 @@ def test_late_close_date_by_hand(tmp_path):
     later = {d["deal_id"]: d["close_date"] for d in R.cut(folder, at(2024, 2, 15)).deals}
     assert early == {"D1": None, "D2": date(2024, 1, 10)}
     assert later == {"D1": date(2024, 5, 31), "D2": date(2024, 1, 10)}
+
+
+# ---------------------------------------------------------------- the win model
+
+def test_n_min_is_the_engines():
+    from bestby.engine.survival import N_MIN
+
+    assert R.N_MIN == N_MIN == 20
+
+
+def test_aalen_johansen_by_hand():
+    # won at 1; won, lost and censored at 2 (ties: one n_j, one S(t_j-); the censored deal is at risk at 2);
+    # censored at 3; won at 4 (the last deal at risk)
+    rows = [(1.0, R.WON), (2.0, R.LOST), (2.0, R.WON), (2.0, R.CENSORED), (3.0, R.CENSORED), (4.0, R.WON)]
+    fit = R.aalen_johansen(rows)
+    assert fit.times == [1.0, 2.0, 4.0] and fit.t_max == 4.0 and (fit.n_won, fit.n_lost, fit.closed) == (3, 1, 4)
+    # t=1: n 6, CIF 1/6, S 5/6; t=2: n 5, CIF 1/6 + 5/6 x 1/5 = 1/3, S 5/6 x 3/5 = 1/2; t=4: n 1, CIF 5/6, S 0
+    assert fit.cif == pytest.approx([1 / 6, 1 / 3, 5 / 6]) and fit.surv == pytest.approx([5 / 6, 1 / 2, 0.0])
+    assert R.survival_at(fit, 0.5) == 1.0 and R.cif_win_at(fit, 0.5) == 0.0 and R.cif_win_at(fit, 3.9) == pytest.approx(1 / 3)
+    assert R.p_win_eventually(fit, 0.0) == pytest.approx(5 / 6)
+    assert R.p_win_eventually(fit, 1.0) == pytest.approx((5 / 6 - 1 / 6) / (5 / 6))  # 4/5
+    assert R.p_win_eventually(fit, 2.0) == pytest.approx(1.0)                        # (5/6 - 1/3) / (1/2)
+    assert R.p_win_eventually(fit, 3.0) == pytest.approx(1.0)
+    assert R.p_win_eventually(fit, 4.0) == 0.0 and R.p_win_eventually(fit, 9.0) == 0.0  # at or beyond t_max
+    # censoring at the tail: t_max 5 > the last event; ages in (4, 5) have S = 0: defined 0
+    assert R.p_win_eventually(R.aalen_johansen([*rows, (5.0, R.CENSORED)]), 4.5) == 0.0
+    empty, open_only = R.aalen_johansen([]), R.aalen_johansen([(3.0, R.CENSORED)])
+    assert (empty.t_max, R.p_win_eventually(empty, 0.0)) == (0.0, 0.0)
+    assert (open_only.times, R.p_win_eventually(open_only, 1.0)) == ([], 0.0)
+
+
+def test_win_case_by_hand(tmp_path):
+    snap = R.cut(R.read_folder(write_win(tmp_path)), WIN_AS_OF)
+    model = R.win_model(snap)
+    assert {p: f.closed for p, f in model.pipelines.items()} == {"default": 24, "renewals": 3}
+    assert {k: f.closed for k, f in model.stages.items()} == {
+        ("default", "Qualify"): 24, ("default", "Proposal"): 5, ("renewals", "Review"): 3}
+    assert R.win_curve(model, "default", "Qualify")[1] == "stage"
+    assert R.win_curve(model, "default", "Proposal") == (model.pipelines["default"], "deal")  # 5 closed: fallback
+    assert R.win_curve(model, "default", "Demo") == (model.pipelines["default"], "deal")      # nobody entered it
+    assert R.win_curve(model, "renewals", "Review") == (None, None)                          # 3 closed: no model
+    rows = {r["deal_id"]: r for r in R.freshness(snap, POLICY, win=model)}
+    assert rows["R4"]["win_probability"] is None
+    assert rows["O2"]["win_probability"] == pytest.approx(R.p_win_eventually(model.pipelines["default"], 30.0))
+    assert rows["O3"]["win_probability"] == 0.0  # the oldest deal in Qualify: beyond the data
+    assert rows["O3"]["state"] == "stalled" and "low_win_probability" in rows["O3"]["reason_codes"]
+    assert all(r["win_probability"] is None for r in R.freshness(snap, POLICY))  # model off
+    assert not any("low_win_probability" in r["reason_codes"] for r in rows.values() if r["deal_id"] != "O3")
