@@ -271,6 +271,7 @@ def demo_cmd(
 if __name__ != "__main__":
     from bestby import cli_analytics  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401
+    from bestby import cli_tokens  # noqa: E402,F401
 
 
 def main() -> None:

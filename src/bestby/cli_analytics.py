@@ -86,15 +86,31 @@ def _clearance_table(rows: list[dict], *, open_deals: int, as_of, top: int = 20)
     console.print(f"{len(rows):,} of {open_deals:,} open deals to clear{more}.", highlight=False)
 
 
-def resolve_policy(path: Optional[Path]):
-    """``--policy FILE`` (TOML or JSON), else ``$BESTBY_HOME/policy.toml`` when it exists, else the defaults."""
+def resolve_policy(path: Optional[Path], *, stored: Optional[bool] = None):
+    """The clearance policy: ``--policy FILE`` (TOML or JSON), else ``$BESTBY_HOME/policy.toml`` when it
+    exists, else the policy an admin stored on the Settings page, else the built-in defaults.
+
+    The stored policy is read from the database, so only once Django is set up
+    (``setup(db)``): ``stored`` None (the default) reads it when Django's apps
+    are ready and skips it otherwise; call ``resolve_policy`` after ``setup(db)``
+    for the store to count. ``stored=False`` never reads it (commands without a store).
+    """
     from bestby import config
     from bestby.engine.policy import ClearancePolicy, load_policy
 
     if path is None:
         home_file = config.load().home / "policy.toml"
         if not home_file.is_file():
-            return ClearancePolicy()
+            from django.apps import apps
+
+            if stored is False or not apps.ready:
+                return ClearancePolicy()
+            from bestby.clearance.settings import stored_policy
+
+            try:
+                return stored_policy() or ClearancePolicy()
+            except ValueError as exc:  # rows are validated when saved; a safety net
+                raise typer.BadParameter(f"{exc}. Fix it on the Settings page.", param_hint="'--policy'") from None
         path = home_file
     try:
         return load_policy(path)

@@ -95,8 +95,9 @@ def clearance_cmd(
         ctx.obj = {"as_of": as_of, "policy": policy_file, "db": db}
         return
     when = _parse_as_of(as_of)
-    policy = resolve_policy(policy_file)
+    resolve_policy(policy_file, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
+    policy = resolve_policy(policy_file)  # now the policy stored on the Settings page counts too
     from bestby.clearance.services import listing
 
     clear, open_deals = listing(as_of=when, policy=policy)
@@ -125,8 +126,10 @@ def apply_cmd(
     _check_to(to)
     if reason is not None and not reason.strip():
         _fail("--reason", "is empty; give a reason or leave the option out")
-    policy = resolve_policy(policy_file if policy_file is not None else parent.get("policy"))
+    policy_file = policy_file if policy_file is not None else parent.get("policy")
+    resolve_policy(policy_file, stored=False)  # a bad policy file is refused before the store is touched
     setup(db or parent.get("db"))
+    policy = resolve_policy(policy_file)
     from bestby.clearance.services import ClearanceError, apply, listing, open_now
 
     user = _user(by)
@@ -262,8 +265,9 @@ def refresh_cmd(
     import time
 
     when = _parse_as_of(as_of)
-    policy = resolve_policy(policy_file)
+    resolve_policy(policy_file, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
+    policy = resolve_policy(policy_file)  # now the policy stored on the Settings page counts too
     from bestby.clearance.snapshot import refresh
 
     started = time.perf_counter()

@@ -60,6 +60,10 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
         today = datetime.combine(datetime.now(timezone.utc).date(), time())
         write_synth(data, deals=deals, seed=DEMO_SEED, as_of=today, progress=progress)
     report = import_canonical(data, progress=progress)
+    from bestby.clearance.settings import stored_policy
+    from bestby.clearance.snapshot import refresh
+
+    fresh = refresh(policy=stored_policy())  # the board and the clearance review read this cache
     password = demo_password(home)
     with transaction.atomic():
         admin = User.objects.filter(username="admin").first()
@@ -78,6 +82,6 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
     deals_total = report.files.get("deals")
     summary = (
         f"Sample workspace ready in {home}: {deals_total.total if deals_total else 0:,} deals "
-        f"({created:,} rows new in this run)."
+        f"({created:,} rows new in this run); freshness of {fresh:,} open deals computed."
     )
     return DemoInfo(summary, admin.username, manager.username if manager else "", rep.username if rep else "", password)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "bestby.audit",
     "bestby.clearance",
     "bestby.web",
+    "bestby.api", "ninja",  # the REST API; "ninja" serves Swagger UI from the package (no CDN)
 ]
 
 MIDDLEWARE = [

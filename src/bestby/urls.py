@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from bestby.web import views
+from bestby.api.main import api
+from bestby.web import views, views_accounts, views_import, views_settings, views_shelf
+from bestby.web import views_board, views_clearance, views_deal
+from bestby.web.throttle import ThrottledLoginView
 
 admin.site.site_header = "bestby administration"
 admin.site.site_title = "bestby"
@@ -10,7 +13,24 @@ admin.site.site_title = "bestby"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("board/", views_board.board_page, name="board"),
+    path("deals/<str:external_id>/", views_deal.deal_page, name="deal"),
+    path("deals/<str:external_id>/curve/", views_deal.deal_curve, name="deal_curve"),
+    path("clearance/", views_clearance.review, name="clearance"),
+    path("clearance/clear/", views_clearance.clear, name="clearance_clear"),
+    path("clearance/snooze/", views_clearance.snooze, name="clearance_snooze"),
+    path("clearance/undo/<int:action_id>/", views_clearance.undo, name="clearance_undo"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("shelf-life/", views_shelf.shelf_life_page, name="shelf_life"),
+    path("accounts/", views_accounts.account_list, name="accounts"),
+    path("accounts/<str:external_id>/", views_accounts.account_detail, name="account"),
+    path("settings/", views_settings.settings_page, name="settings"),
+    path("settings/stages/<int:pipeline_id>/", views_settings.move_stage, name="settings_move_stage"),
+    path("settings/policy/", views_settings.save_policy, name="settings_policy"),
+    path("import/", views_import.import_page, name="import"),
+    path("import/confirm/", views_import.import_confirm, name="import_confirm"),
+    path("import/refresh/", views_import.import_refresh, name="import_refresh"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -108,3 +108,29 @@ class Freshness(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.state}"
+
+
+class PolicySetting(models.Model):
+    """The clearance policy stored by an admin on the Settings page: one row per pipeline, plus the default.
+
+    ``pipeline`` None is the default for every pipeline; ``values`` holds only
+    the settings that differ from the built-in defaults (``ClearancePolicy``
+    field names), validated by :func:`bestby.engine.policy.policies_from_mapping`
+    before they are saved (:mod:`bestby.clearance.settings`). Changes are audited.
+    """
+
+    pipeline = models.OneToOneField("pipeline.Pipeline", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="policy_setting")
+    values = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline"], condition=models.Q(pipeline__isnull=True),
+                                    name="policy_setting_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return f"policy for {self.pipeline.name if self.pipeline_id else 'all pipelines (default)'}"

@@ -77,7 +77,8 @@ import ibis
 
 from bestby.engine.clock import days_expr
 
-__all__ = ["MIN_SEGMENT_N", "SEGMENTS", "cycle_expr", "segment_expr", "shelf_life", "stage_expr"]
+__all__ = ["MIN_SEGMENT_N", "SEGMENTS", "cycle_expr", "forward_visits_expr", "segment_expr", "shelf_life",
+           "stage_expr"]
 
 SEGMENTS = ("owner", "team", "product", "source", "amount_band")
 MIN_SEGMENT_N = 20  # below this a segment uses its pipeline's figure (see the module docstring)
@@ -149,9 +150,13 @@ def cycle_expr(tables: dict[str, ibis.Table], *, q: float, by: str | None = None
     return won.group_by("pipeline", "segment").agg(days=won.days.quantile(q), n=won.count())
 
 
-def stage_expr(tables: dict[str, ibis.Table], *, q: float, by: str | None = None, since: datetime | None = None,
-               business_days: bool = False) -> ibis.Table:
-    """Build: per pipeline, open stage (and segment), the q-quantile of forward-exit days in stage and n."""
+def forward_visits_expr(tables: dict[str, ibis.Table], *, by: str | None = None, since: datetime | None = None,
+                        business_days: bool = False) -> ibis.Table:
+    """Build: one row per stage visit that left an open stage forward: ``pipeline, stage, segment, days``.
+
+    The visits :func:`stage_expr` takes its quantile over (see the module
+    docstring): for a chart of the distribution behind each best-by.
+    """
     deals, stages, events = segment_expr(tables, by), tables["stages"], tables["stage_events"]
     this = stages.select(pipeline="pipeline", stage="stage", position="position", kind="kind")
     ev = (events.select("deal_id", "at", "to_stage")
@@ -166,8 +171,16 @@ def stage_expr(tables: dict[str, ibis.Table], *, q: float, by: str | None = None
     visits = visits.filter(forward)
     if since is not None:
         visits = visits.filter(visits.next_at >= _cut(since))
-    visits = visits.mutate(days=days_expr(visits.at, visits.next_at, business=business_days))
-    return visits.group_by(["pipeline", "to_stage", "segment"]).agg(days=visits.days.quantile(q), n=visits.count())
+    return visits.select(pipeline=visits.pipeline, stage=visits.to_stage, segment=visits.segment,
+                         days=days_expr(visits.at, visits.next_at, business=business_days))
+
+
+def stage_expr(tables: dict[str, ibis.Table], *, q: float, by: str | None = None, since: datetime | None = None,
+               business_days: bool = False) -> ibis.Table:
+    """Build: per pipeline, open stage (and segment), the q-quantile of forward-exit days in stage and n."""
+    visits = forward_visits_expr(tables, by=by, since=since, business_days=business_days)
+    return (visits.group_by(["pipeline", "stage", "segment"]).agg(days=visits.days.quantile(q), n=visits.count())
+            .rename(to_stage="stage"))
 
 
 def _num(value) -> float | None:

@@ -143,6 +143,41 @@ def update_deal(*, deal: Deal, by=None, expected_version: int | None = None, rea
     return deal
 
 
+@transaction.atomic
+def edit_deal(*, deal: Deal, by=None, expected_version: int, reason: str = "", stage: Stage | None = None,
+              close_date: date | None = None, lost_reason: str = "", **fields) -> Deal:
+    """One edit of a deal from a form or the API: plain fields, close date and stage, all or nothing.
+
+    Each part goes through its own use case (``update_deal``, then
+    ``change_close_date``, then ``move_deal``), each checking the version the
+    previous one left, so the edit is refused as a whole when
+    ``expected_version`` is stale, even when it changes nothing (the editor
+    learns of the other edit). ``fields`` equal to the stored values are left
+    out; ``stage``/``close_date`` None mean "unchanged". The version rises by
+    one per part that changed.
+    """
+    current = Deal.objects.select_related("stage").get(pk=deal.pk)
+    plain = {k: v for k, v in fields.items() if getattr(current, k) != v}
+    changed = bool(plain) or (close_date is not None and close_date != current.close_date) or (
+        stage is not None and stage.pk != current.stage_id)
+    if not changed:
+        return _lock(current, expected_version)
+    version = expected_version
+    if plain:
+        current = update_deal(deal=current, by=by, expected_version=version, reason=reason, **plain)
+        version = current.version
+    if close_date is not None and close_date != current.close_date:
+        current = change_close_date(deal=current, close_date=close_date, by=by, reason=reason,
+                                    expected_version=version)
+        version = current.version
+    if stage is not None and stage.pk != current.stage_id:
+        current = move_deal(deal=current, to_stage=stage, by=by, reason=reason, expected_version=version,
+                            lost_reason=lost_reason)
+    elif lost_reason:
+        raise DealError("lost_reason: set it together with a move to a lost stage")
+    return current
+
+
 def restore_stage(*, deal: Deal, stage_id: int, status: str, closed_at: datetime | None, lost_reason: str) -> Deal:
     """Put back a deal's stage fields as they were before a stage change that is being undone.
 
@@ -164,3 +199,33 @@ def _save(deal: Deal) -> None:
     deal.version = F("version") + 1
     deal.save()
     deal.refresh_from_db(fields=["version"])
+
+
+@transaction.atomic
+def reorder_stages(*, pipeline: Pipeline, order: list[str], by=None, reason: str = "") -> list[Stage]:
+    """Give ``pipeline``'s stages the positions 1..n in the order of ``order`` (stage names); audit it.
+
+    ``order`` must name every stage of the pipeline once; open stages must all
+    come before the won and lost ones (the engine reads "forward" as a higher
+    position among open stages). Errors name the field ``order``; nothing changes.
+    """
+    stages = {s.name: s for s in Stage.objects.select_for_update().filter(pipeline=pipeline).order_by("position", "id")}
+    before = list(stages)
+    if len(order) != len(set(order)):
+        raise DealError("order: a stage is named twice")
+    if set(order) != set(stages):
+        missing, unknown = sorted(set(stages) - set(order)), sorted(set(order) - set(stages))
+        raise DealError(f"order: unknown stage {unknown[0]!r}" if unknown else f"order: stage {missing[0]!r} is missing")
+    kinds = [stages[name].kind for name in order]
+    if any(k == "open" for k in kinds[next((i for i, k in enumerate(kinds) if k != "open"), len(kinds)):]):
+        raise DealError("order: open stages must come before the won and lost stages")
+    if order == before:
+        return [stages[name] for name in order]
+    for position, name in enumerate(order, start=1):
+        stage = stages[name]
+        if stage.position != position:
+            stage.position = position
+            stage.save(update_fields=["position"])
+    record(by=by, action="pipeline.reorder_stages", obj=pipeline, before={"order": before}, after={"order": order},
+           reason=reason)
+    return [stages[name] for name in order]

@@ -1,0 +1,1 @@
+"""The REST API (Django Ninja) at /api/, with hashed, revocable bearer tokens."""

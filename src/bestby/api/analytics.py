@@ -1,0 +1,74 @@
+"""Read endpoints: shelf life (the engine, seconds), freshness and the clearance list (the cache, milliseconds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal, Optional
+
+from ninja import Query, Router
+
+from bestby.api.common import MAX_LIMIT, page
+from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
+from bestby.clearance.models import Freshness
+from bestby.clearance.services import active_snoozes
+from bestby.engine.rules import STATES
+from bestby.people import access
+
+router = Router(tags=["analytics"])
+ON_LIST = ("expired", "stalled")
+
+
+def freshness_row(f: Freshness) -> dict:
+    d = f.deal
+    return {"deal": d.external_id, "name": d.name, "owner": d.owner.external_id if d.owner else None,
+            "stage": d.stage.name if d.stage else None, "amount": d.amount, "state": f.state, "reasons": f.reasons,
+            "best_by": f.best_by, "win_probability": f.win_probability, "staleness": f.staleness,
+            "weight": f.weight, "age_days": f.age_days, "stage_age_days": f.stage_age_days,
+            "days_since_touch": f.days_since_touch, "close_date_pushes": f.close_date_pushes, "as_of": f.as_of}
+
+
+def _cache(user):
+    return (Freshness.objects.filter(deal__in=access.deals_for(user))
+            .select_related("deal", "deal__owner", "deal__stage"))
+
+
+@router.get("/shelf-life", response={200: list[ShelfLifeRow], 422: Error},
+            summary="Each stage's best-by (the q-quantile of time in stage) and the whole cycle's, per pipeline")
+def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(0.8, ge=0, le=1),
+                    by: Optional[Literal["owner", "team", "product", "source", "amount_band"]] = None):
+    from bestby.engine.shelf_life import shelf_life
+    from bestby.pipeline.analytics import store_connection, store_source
+
+    when = as_of or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    con = store_connection()
+    try:
+        rows = shelf_life(store_source(when, con=con), q=q, by=by)
+    finally:
+        con.disconnect()
+    if by in ("owner", "team") and not access.is_admin(request.auth):
+        # segments name people: a rep or manager sees the segments of the owners they may see
+        owners = access.owners_for(request.auth)
+        seen = set(owners.values_list("external_id" if by == "owner" else "team", flat=True))
+        rows = [r for r in rows if r["segment"] is None or r["segment"] in seen]
+    return rows
+
+
+@router.get("/freshness", response=FreshnessPage,
+            summary="The cached freshness of the open deals you may see (see `bestby refresh`)")
+def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[valid-type]
+              limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+    qs = _cache(request.auth)
+    if state is not None:
+        qs = qs.filter(state=state)
+    return page(qs.order_by("-weight", "deal__external_id"), limit, offset, freshness_row)
+
+
+@router.get("/clearance", response=FreshnessPage,
+            summary="The clearance list: expired and stalled deals you may see, not snoozed, heaviest first")
+def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+    snoozed = active_snoozes(datetime.now(UTC).date())
+    qs = (_cache(request.auth).filter(state__in=ON_LIST, deal__status="open")
+          .exclude(deal__external_id__in=list(snoozed)))
+    return page(qs.order_by("-weight", "deal__external_id"), limit, offset, freshness_row)

@@ -1,0 +1,85 @@
+"""Charts as inline SVG, drawn on the server (no JavaScript chart library, no CDN; works offline).
+
+Pure functions: numbers in, markup out. Every chart carries a ``<title>`` and
+``aria-label`` so that it reads without sight, and its numbers stay in
+``data-*`` attributes that tests (and curious users) can read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+__all__ = ["line_chart"]
+
+WIDTH, HEIGHT = 560, 240
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 16, 14, 34
+
+
+def _nice_step(span: float, ticks: int = 5) -> float:
+    """A round step (1, 2, 2.5 or 5 x 10^k) that cuts ``span`` into about ``ticks`` parts."""
+    if span <= 0:
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * power >= raw:
+            return m * power
+    return 10 * power
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
+
+
+def line_chart(xs: Sequence[float], ys: Sequence[float], *, title: str, x_label: str, y_label: str,
+               marker: tuple[float, float] | None = None, marker_label: str = "",
+               y_percent: bool = True, css_class: str = "chart") -> SafeString:
+    """A step-free polyline of ``ys`` against ``xs`` (y in 0..1 when ``y_percent``), with an optional marker."""
+    if len(xs) != len(ys) or not xs:
+        raise ValueError("xs and ys must be non-empty and of the same length")
+    x_max = max(max(xs), marker[0] if marker else 0.0) or 1.0
+    y_max = 1.0 if y_percent else (max(max(ys), marker[1] if marker else 0.0) or 1.0)
+    iw, ih = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+
+    def px(x: float) -> float:
+        return PAD_LEFT + iw * (x / x_max)
+
+    def py(y: float) -> float:
+        return PAD_TOP + ih * (1 - min(max(y / y_max, 0.0), 1.0))
+
+    out = [f'<svg class="{escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+           f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
+    step_y = 0.25 if y_percent else _nice_step(y_max, 4)
+    y = 0.0
+    while y <= y_max + 1e-9:
+        label = f"{y * 100:.0f}%" if y_percent else _fmt(y)
+        out.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}"/>'
+                   f'<text class="tick" x="{PAD_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{label}</text>')
+        y += step_y
+    step_x = _nice_step(x_max)
+    x = 0.0
+    while x <= x_max + 1e-9:
+        out.append(f'<text class="tick" x="{px(x):.1f}" y="{HEIGHT - PAD_BOTTOM + 14}" '
+                   f'text-anchor="middle">{_fmt(x)}</text>')
+        x += step_x
+    out.append(f'<text class="axis" x="{PAD_LEFT + iw / 2:.1f}" y="{HEIGHT - 4}" '
+               f'text-anchor="middle">{escape(x_label)}</text>')
+    out.append(f'<text class="axis" x="12" y="{PAD_TOP + ih / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 12 {PAD_TOP + ih / 2:.1f})">{escape(y_label)}</text>')
+    points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(xs, ys))
+    out.append(f'<polyline class="line" fill="none" points="{points}"/>')
+    if marker is not None:
+        mx, my = marker
+        text = escape(marker_label or (f"{my * 100:.0f}%" if y_percent else _fmt(my)))
+        anchor = "end" if px(mx) > PAD_LEFT + iw * 0.7 else "start"
+        dx = -8 if anchor == "end" else 8
+        out.append(f'<g class="marker" data-x="{mx:.2f}" data-y="{my:.4f}">'
+                   f'<line x1="{px(mx):.1f}" x2="{px(mx):.1f}" y1="{PAD_TOP}" y2="{PAD_TOP + ih}"/>'
+                   f'<circle cx="{px(mx):.1f}" cy="{py(my):.1f}" r="5"/>'
+                   f'<text x="{px(mx) + dx:.1f}" y="{py(my) - 8:.1f}" text-anchor="{anchor}">{text}</text></g>')
+    out.append("</svg>")
+    return mark_safe("".join(out))

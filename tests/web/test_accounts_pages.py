@@ -1,0 +1,98 @@
+"""Accounts and contacts pages: visibility through the access rules, relationship breadth by hand."""
+
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from bestby.accounts.models import Account, Contact
+from bestby.activities.models import Touch
+from bestby.people.models import User
+from bestby.pipeline import services
+from bestby.pipeline.models import Pipeline, Stage
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
+PW = "x-long-password-1"
+
+
+@pytest.fixture
+def world():
+    p = Pipeline.objects.create(name="default")
+    q = Stage.objects.create(pipeline=p, name="Qualify", position=1)
+    Stage.objects.create(pipeline=p, name="Won", position=2, kind="won")
+    mgr = User.objects.create_user(username="mgr", password=PW, external_id="mgr", role="manager", team="A")
+    rep = User.objects.create_user(username="rep", password=PW, external_id="rep", role="rep", team="A", manager=mgr)
+    oth = User.objects.create_user(username="oth", password=PW, external_id="oth", role="rep", team="B")
+    acme = Account.objects.create(external_id="ACME", name="Acme Corp")
+    other = Account.objects.create(external_id="GLOBEX", name="Globex")
+    c1, c2, c3, c4 = (Contact.objects.create(external_id=f"C{i}", account=acme, name=f"Person {i}") for i in range(1, 5))
+    Contact.objects.create(external_id="G1", account=other, name="Globex person")
+    d1 = services.create_deal(external_id="D1", pipeline=p, stage=q, owner=rep, account=acme, amount=Decimal(100), at=T0)
+    d2 = services.create_deal(external_id="D2", pipeline=p, stage=q, owner=rep, account=acme, amount=Decimal(200), at=T0)
+    d3 = services.create_deal(external_id="D3", pipeline=p, stage=q, owner=oth, account=other, amount=Decimal(300), at=T0)
+    n = iter(range(1000))
+
+    def touch(deal, contact, account=acme):
+        Touch.objects.create(external_id=f"T{next(n)}", at=T0 + timedelta(days=next(n)), channel="call", owner=rep,
+                             deal=deal, contact=contact, account=account)
+
+    # D1 reaches C1 (twice), C2, C3: 3 distinct contacts of 4, 4 touches
+    touch(d1, c1), touch(d1, c1), touch(d1, c2), touch(d1, c3)
+    # D2 reaches C1 only: 1 of 4, 1 touch; one more touch on the account with no deal reaches C4
+    touch(d2, c1), touch(None, c4)
+    touch(d3, None, other)
+    # per contact on Acme: C1 3, C2 1, C3 1, C4 1
+    return {"rep": rep, "oth": oth, "mgr": mgr}
+
+
+def _cells(html: str, attr: str, key: str) -> list[str]:
+    row = re.search(rf'<tr data-{attr}="{key}">(.*?)</tr>', html, re.S).group(1)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_relationship_breadth_counted_by_hand(client, world):
+    client.login(username="rep", password=PW)
+    html = client.get("/accounts/ACME/").content.decode()
+    d1, d2 = _cells(html, "deal", "D1"), _cells(html, "deal", "D2")
+    assert d1[5:7] == ["4", "3 of 4"] and d2[5:7] == ["1", "1 of 4"]
+    assert 'style="width: 75%"' in html and 'style="width: 25%"' in html
+    assert [_cells(html, "contact", c)[3] for c in ("C1", "C2", "C3", "C4")] == ["3", "1", "1", "1"]
+    assert "G1" not in html and "D3" not in html
+
+
+def test_list_shows_only_visible_accounts_and_searches(client, world):
+    client.login(username="rep", password=PW)
+    html = client.get("/accounts/").content.decode()
+    assert 'data-account="ACME"' in html and 'data-account="GLOBEX"' not in html
+    assert _cells(html, "account", "ACME")[3:6] == ["2", "2", "4"]
+    assert 'data-account="ACME"' not in client.get("/accounts/?q=nothing").content.decode()
+    assert 'data-account="ACME"' in client.get("/accounts/?q=acme").content.decode()
+
+
+def test_other_teams_account_is_404_and_admin_sees_all(client, world):
+    client.login(username="rep", password=PW)
+    assert client.get("/accounts/GLOBEX/").status_code == 404
+    assert client.get("/accounts/NOPE/").status_code == 404
+    client.logout()
+    client.login(username="oth", password=PW)
+    assert client.get("/accounts/ACME/").status_code == 404
+    assert client.get("/accounts/GLOBEX/").status_code == 200
+    User.objects.create_user(username="boss", password=PW, external_id="boss", role="admin")
+    client.logout()
+    client.login(username="boss", password=PW)
+    html = client.get("/accounts/").content.decode()
+    assert 'data-account="ACME"' in html and 'data-account="GLOBEX"' in html
+
+
+def test_manager_sees_the_teams_account(client, world):
+    client.login(username="mgr", password=PW)
+    html = client.get("/accounts/ACME/").content.decode()
+    assert _cells(html, "deal", "D1")[6] == "3 of 4"
+    assert client.get("/accounts/GLOBEX/").status_code == 404
+
+
+def test_sign_in_required(client, world):
+    assert client.get("/accounts/").status_code == 302
+    assert client.get("/accounts/ACME/").status_code == 302
