@@ -4,7 +4,7 @@ from django.urls import path
 
 from bestby.api.main import api
 from bestby.web import views, views_accounts, views_import, views_settings, views_shelf
-from bestby.web import views_board, views_clearance, views_deal
+from bestby.web import views_board, views_clearance, views_deal, views_feeds
 from bestby.web.throttle import ThrottledLoginView
 
 admin.site.site_header = "bestby administration"
@@ -30,6 +30,8 @@ urlpatterns = [
     path("import/", views_import.import_page, name="import"),
     path("import/confirm/", views_import.import_confirm, name="import_confirm"),
     path("import/refresh/", views_import.import_refresh, name="import_refresh"),
+    path("export/deals.csv", views_feeds.export_deals, name="export_deals"),
+    path("calendar/<str:token>.ics", views_feeds.calendar_feed, name="calendar"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
