@@ -32,6 +32,7 @@ bench: install-test
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_pages.py
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) demo-home
