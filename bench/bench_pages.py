@@ -50,24 +50,13 @@ from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-BENCH_DIR = Path(os.environ.get("BESTBY_BENCH_DIR", "/tmp/bestby-bench"))
-# the console script (``python -m bestby.cli`` imports bestby.cli twice, as __main__ and from its submodules)
-BESTBY = [str(Path(sys.executable).with_name("bestby"))]
-STORE_FILES = ("users", "stages", "accounts", "contacts", "products", "deals", "leads",
-               "stage_events", "close_date_events", "touches")
+# the cache, the console script, the store's files and the synth folder are bench_engine.py's (one cache for both)
+from bench_engine import BENCH_DIR, BESTBY, STORE_FILES, store_env, synth_folder, verdict  # noqa: E402
+
 PASSWORD = "bench-pages-Secret-42"
 TARGET_MS = 200.0
 OPEN_TARGET = 100_000
 MARKERS = {"/board/": "<h1>Pipeline board</h1>", "/clearance/": "<h1>Clearance review</h1>"}
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def store_env(home: Path) -> dict:
-    return dict(os.environ, BESTBY_HOME=str(home), BESTBY_DATABASE_URL=f"sqlite:///{home / 'bestby.sqlite3'}",
-                DJANGO_SETTINGS_MODULE="bestby.settings")
 
 
 def bestby(args: list[str], env: dict) -> tuple[float, str]:
@@ -79,24 +68,6 @@ def bestby(args: list[str], env: dict) -> tuple[float, str]:
 
 
 # ---------------------------------------------------------------- data (cached)
-
-def synth_folder(deals: int, seed: int) -> Path:
-    """A cached Parquet synth folder (the same cache and naming as bench_engine.py)."""
-    from bestby.synth import write_synth
-
-    folder = BENCH_DIR / f"synth-parquet-d{deals}-s{seed}"
-    if folder.is_dir():
-        print(f"  synth {deals:,} deals: cached in {folder}", flush=True)
-        return folder
-    tmp = BENCH_DIR / f".tmp-{folder.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    t0 = time.perf_counter()
-    summary = write_synth(tmp, deals=deals, seed=seed, fmt="parquet")
-    tmp.rename(folder)
-    print(f"  synth {deals:,} deals: generated in {time.perf_counter() - t0:.1f} s "
-          f"({summary.total_rows:,} rows) into {folder}", flush=True)
-    return folder
-
 
 def store_home(deals: int, seed: int, as_of: datetime, force_refresh: bool) -> Path:
     """A cached BESTBY_HOME: migrated, the synth engine files imported, the freshness cache refreshed at as_of."""

@@ -33,23 +33,30 @@ def _per_pipeline(pipeline, policy: Policies, field: str):
     return ibis.cases(*((pipeline == p, getattr(pol, field)) for p, pol in policy.items()), else_=default)
 
 
-def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies) -> ibis.Table:
-    """Build: one row per open deal with its stage entry, meetings, last touches and push count."""
+def facts_expr(tables: dict[str, ibis.Table], *, policy: Policies, entries: ibis.Table | None = None) -> ibis.Table:
+    """Build: one row per open deal with its stage entry, meetings, last touches and push count.
+
+    The stage entry and the meetings come from the per-(deal, stage) entries
+    (:func:`bestby.engine.entries.stage_entries`; pass them when the caller has
+    them, so the stage events are not reduced twice): the last entry into the
+    current stage, the first entry into the first meeting stage, the last into
+    the second.
+    """
     d = tables["deals"]
     deals = d.filter(d.status.isnull() | ~d.status.isin(["won", "lost"]))
     out = deals.select("deal_id", "owner_id", "pipeline", "stage", "amount", "created_at", "close_date")
     ts = out.created_at.type()
 
     if "stage_events" in tables:
-        ev = tables["stage_events"]
+        entries = stage_entries(tables) if entries is None else entries
         keys = out.select(e_deal="deal_id", e_stage="stage",
                           e_first=_per_pipeline(out.pipeline, policy, "first_meeting_stage"),
                           e_second=_per_pipeline(out.pipeline, policy, "second_meeting_stage"))
-        j = ev.join(keys, ev.deal_id == keys.e_deal)
+        j = entries.join(keys, entries.deal_id == keys.e_deal)
         agg = j.group_by("e_deal").agg(
-            stage_entered_at=j.at.max(where=j.to_stage == j.e_stage),
-            first_meeting_at=j.at.min(where=j.to_stage == j.e_first),
-            second_meeting_at=j.at.max(where=j.to_stage == j.e_second),
+            stage_entered_at=j.last_at.max(where=j.stage == j.e_stage),
+            first_meeting_at=j.first_at.min(where=j.stage == j.e_first),
+            second_meeting_at=j.last_at.max(where=j.stage == j.e_second),
         )
         out = out.left_join(agg, out.deal_id == agg.e_deal).drop("e_deal")
     else:

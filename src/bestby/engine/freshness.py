@@ -158,7 +158,8 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
     """Compute the freshness row of every deal open at ``as_of`` (rules in the module docstring)."""
     as_of = _utc(as_of)
     now = as_of.timestamp()
-    facts = facts_expr(tables, policy=policy).to_pyarrow()
+    entries = stage_entries(tables)
+    facts = facts_expr(tables, policy=policy, entries=entries).to_pyarrow()
     col = {name: facts[name].to_pylist() for name in
            ("deal_id", "owner_id", "pipeline", "stage", "amount", "close_date", "pushes", "pushes_in_stage")}
     sec = {name: _seconds(facts[name]) for name in
@@ -178,7 +179,6 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
 
     stages = tables["stages"].select("pipeline", "stage", "position").to_pyarrow().to_pylist()
     position = {(r["pipeline"], r["stage"]): r["position"] for r in stages}
-    entries = stage_entries(tables)
     if win_probability is None:
         win_probability = win_model(tables, as_of=as_of, entries=entries)
     if isinstance(win_probability, WinModel):
