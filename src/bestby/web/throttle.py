@@ -91,7 +91,7 @@ class ThrottledLoginView(LoginView):
             message = (f"Too many failed sign-ins for this account or from this address. "
                        f"Try again in {_minutes(wait)}.")
             form = self.get_form_class()(request)
-            response = render(request, "web/throttle.html",
+            response = render(request, self.template_name,
                               {**self.get_context_data(form=form), "throttled": message}, status=429)
             response["Retry-After"] = str(wait)
             return response
