@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import ibis
 import numpy as np
@@ -95,6 +95,7 @@ from bestby.engine.facts import facts_expr, policies_of, second_meeting_allowanc
 from bestby.engine.policy import ClearancePolicy
 from bestby.engine.rules import STATES, Policies, classify, clearance_list, policy_for, staleness
 from bestby.engine.shelf_life import segment_expr, shelf_life
+from bestby.engine.sources import as_utc
 from bestby.engine.win import WinModel, win_model
 
 # the rules and facts live in their own modules; they are re-exported here, where they are specified
@@ -102,10 +103,6 @@ __all__ = ["STATES", "classify", "clearance_list", "facts_expr", "freshness", "s
 
 _DAY = 86_400.0
 _SAME_MEETING = timedelta(days=1)  # a meeting touch within a day of the first meeting is that meeting
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _shelf_index(rows: list[dict]) -> dict[tuple, float]:
@@ -156,7 +153,7 @@ def freshness(tables: dict[str, ibis.Table], *, as_of: datetime, policy: Policie
               shelf: list[dict] | None = None,
               win_probability: Mapping[str, float] | WinModel | None = None) -> list[dict]:
     """Compute the freshness row of every deal open at ``as_of`` (rules in the module docstring)."""
-    as_of = _utc(as_of)
+    as_of = as_utc(as_of)
     now = as_of.timestamp()
     entries = stage_entries(tables)
     facts = facts_expr(tables, policy=policy, entries=entries).to_pyarrow()

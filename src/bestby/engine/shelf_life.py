@@ -71,11 +71,12 @@ tables' backend; only the per-stage results come back to Python.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 import ibis
 
 from bestby.engine.clock import days_expr
+from bestby.engine.sources import as_utc
 
 __all__ = ["MIN_SEGMENT_N", "SEGMENTS", "cycle_expr", "forward_visits_expr", "segment_expr", "shelf_life",
            "stage_expr"]
@@ -88,8 +89,7 @@ NONE = "(none)"
 def _cut(value: datetime | None):
     if value is None:
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return ibis.literal(value, type="timestamp('UTC')")
+    return ibis.literal(as_utc(value), type="timestamp('UTC')")
 
 
 def _edge(x: float) -> str:

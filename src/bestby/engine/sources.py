@@ -58,7 +58,7 @@ import ibis.expr.datatypes as dt
 from bestby.format import SPECS
 from bestby.importers.stages import derive_stages
 
-__all__ = ["DEFAULT_PIPELINE", "TS", "folder_tables", "materialize", "tables_as_of"]
+__all__ = ["DEFAULT_PIPELINE", "TS", "as_utc", "folder_tables", "materialize", "tables_as_of"]
 
 DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as the importer)
 TS = dt.Timestamp(timezone="UTC")
@@ -106,8 +106,9 @@ def _read(con, path: Path, name: str) -> ibis.Table:
     return raw.select(**out)
 
 
-def _utc(as_of: datetime) -> datetime:
-    return as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive datetime is taken as UTC (the engine's one rule for naive times)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _derived_stages(deals: ibis.Table, events: ibis.Table | None) -> ibis.Table:
@@ -198,7 +199,7 @@ def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Ta
     this module's docstring live here and only here. ``deals.pipeline`` must
     already be filled; the tables must share one backend.
     """
-    cut = ibis.literal(_utc(as_of), type=TS)
+    cut = ibis.literal(as_utc(as_of), type=TS)
     all_deals, all_events = deals, stage_events
 
     deals = all_deals.filter(all_deals.created_at <= cut)

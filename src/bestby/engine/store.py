@@ -46,14 +46,14 @@ Backends
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 
-from bestby.engine.sources import TS, tables_as_of
+from bestby.engine.sources import TS, as_utc, tables_as_of
 from bestby.format import SPECS
 
 __all__ = ["OPTIONAL", "REQUIRED", "store_tables"]
@@ -188,7 +188,7 @@ def _load(engine, con, names: dict[str, str], as_of: datetime) -> dict[str, str]
     """
     batch = next(_LOADED)
     used = _columns_used(_shape(con, names))
-    utc = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+    utc = as_utc(as_of)
     next_day = (utc.date() + timedelta(days=1)).isoformat()
     local: dict[str, str] = {}
     for logical, physical in names.items():

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import ibis
 import numpy as np
 
 from bestby.engine.clock import days_expr
 from bestby.engine.entries import stage_entries
+from bestby.engine.sources import as_utc
 from bestby.engine.survival import CENSORED, LOST, N_MIN, WON, CompetingRisks, fit
 
 __all__ = ["WinModel", "win_model"]
@@ -133,7 +134,7 @@ def win_model(tables: dict[str, ibis.Table], *, as_of: datetime, n_min: int = N_
     :func:`bestby.engine.entries.stage_entries` of the tables, when the caller
     already has it.
     """
-    as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
+    as_of = as_utc(as_of)
     now = ibis.literal(as_of, type="timestamp('UTC')")
     model = WinModel(as_of=as_of, n_min=n_min)
 
