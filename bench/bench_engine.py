@@ -48,7 +48,7 @@ BENCH_DIR = Path(os.environ.get("BESTBY_BENCH_DIR", "/tmp/bestby-bench"))
 SECOND_AS_OF = datetime(2025, 7, 1, tzinfo=UTC)
 QUIET_DAYS = 60
 # the files the engine reads, and what they reference (imported into the store)
-# the console script (``python -m bestby.cli`` imports bestby.cli twice, as __main__ and from its submodules)
+# the console script, as users run it
 BESTBY = [str(Path(sys.executable).with_name("bestby"))]
 STORE_FILES = ("users", "stages", "accounts", "contacts", "products", "deals", "leads",
                "stage_events", "close_date_events", "touches")

@@ -15,15 +15,12 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from bestby.clearance.models import Freshness
+from bestby.engine.rules import clearance_weight
 from bestby.pipeline.models import Deal
 
 __all__ = ["computed_at", "refresh"]
 
 _BATCH = 5_000
-
-
-def _weight(row: dict) -> float:
-    return (row.get("amount") or 0.0) * max(1.0, row.get("staleness") or 0.0)
 
 
 def refresh(*, as_of: datetime | None = None, policy=None) -> int:
@@ -42,7 +39,7 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
     objs = [Freshness(
         deal_id=ids[r["deal_id"]], as_of=as_of, state=r["state"],
         reasons=[{"code": x["code"], "text": x["text"]} for x in r["reasons"]], best_by=r["best_by"],
-        win_probability=r["win_probability"], staleness=r["staleness"], weight=_weight(r),
+        win_probability=r["win_probability"], staleness=r["staleness"], weight=clearance_weight(r),
         age_days=r["age_days"], stage_age_days=r["stage_age_days"], days_since_touch=r["days_since_touch"],
         close_date_pushes=r["close_date_pushes"], stage_shelf_days=r["stage_shelf_days"],
         cycle_shelf_days=r["cycle_shelf_days"],

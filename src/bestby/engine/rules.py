@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bestby.engine.policy import DEFAULT_NO_SECOND_MEETING_DAYS, ClearancePolicy
 
-__all__ = ["STATES", "Policies", "classify", "clearance_list", "policy_for", "staleness"]
+__all__ = ["STATES", "Policies", "classify", "clearance_list", "clearance_weight", "policy_for", "staleness"]
 
 STATES = ("fresh", "aging", "expired", "stalled")
 
@@ -109,10 +109,12 @@ def staleness(facts: Mapping) -> float | None:
     return max(ratios) if ratios else None
 
 
-def clearance_list(rows: list[dict]) -> list[dict]:
-    """Keep expired and stalled rows, most inflating first: amount x max(1, staleness), then deal_id."""
-    def weight(r: dict) -> float:
-        return (r.get("amount") or 0.0) * max(1.0, r.get("staleness") or 0.0)
+def clearance_weight(row: Mapping) -> float:
+    """How much a deal inflates the pipeline: amount x max(1, staleness) (a missing amount weighs 0)."""
+    return (row.get("amount") or 0.0) * max(1.0, row.get("staleness") or 0.0)
 
+
+def clearance_list(rows: list[dict]) -> list[dict]:
+    """Keep expired and stalled rows, most inflating first (:func:`clearance_weight`), then deal_id."""
     keep = [r for r in rows if r["state"] in ("expired", "stalled")]
-    return sorted(keep, key=lambda r: (-weight(r), str(r["deal_id"])))
+    return sorted(keep, key=lambda r: (-clearance_weight(r), str(r["deal_id"])))
