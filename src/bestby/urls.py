@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("board/", views_board.board_page, name="board"),
+    path("board/column/<int:stage_id>/", views_board.column_page, name="board_column"),
     path("deals/<str:external_id>/", views_deal.deal_page, name="deal"),
     path("deals/<str:external_id>/curve/", views_deal.deal_curve, name="deal_curve"),
     path("clearance/", views_clearance.review, name="clearance"),

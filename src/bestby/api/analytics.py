@@ -10,12 +10,11 @@ from ninja import Query, Router
 from bestby.api.common import MAX_LIMIT, page
 from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
 from bestby.clearance.models import Freshness
-from bestby.clearance.services import active_snoozes
+from bestby.clearance.review import cached_list
 from bestby.engine.rules import STATES
 from bestby.people import access
 
 router = Router(tags=["analytics"])
-ON_LIST = ("expired", "stalled")
 
 
 def freshness_row(f: Freshness) -> dict:
@@ -28,7 +27,7 @@ def freshness_row(f: Freshness) -> dict:
 
 
 def _cache(user):
-    return (Freshness.objects.filter(deal__in=access.deals_for(user))
+    return (Freshness.objects.filter(access.deal_q(user))
             .select_related("deal", "deal__owner", "deal__stage"))
 
 
@@ -68,7 +67,5 @@ def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[
 @router.get("/clearance", response=FreshnessPage,
             summary="The clearance list: expired and stalled deals you may see, not snoozed, heaviest first")
 def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
-    snoozed = active_snoozes(datetime.now(UTC).date())
-    qs = (_cache(request.auth).filter(state__in=ON_LIST, deal__status="open")
-          .exclude(deal__external_id__in=list(snoozed)))
-    return page(qs.order_by("-weight", "deal__external_id"), limit, offset, freshness_row)
+    total, rows = cached_list(request.auth, offset=offset, limit=limit)
+    return {"count": total, "limit": limit, "offset": offset, "items": [freshness_row(f) for f in rows]}

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from bestby.clearance.models import Freshness
 from bestby.engine.rules import clearance_weight
+from bestby.pipeline import revision
 from bestby.pipeline.models import Deal
 
 __all__ = ["computed_at", "refresh"]
@@ -47,6 +48,7 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
     with transaction.atomic():
         Freshness.objects.all().delete()
         Freshness.objects.bulk_create(objs, batch_size=_BATCH)
+        revision.bump()  # bulk_create sends no signals
     return len(objs)
 
 

@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from django.db import connection, models
 
+from bestby.pipeline import revision
+
 BATCH = 20_000
 #: a load of at least this many rows, into a table holding fewer rows than the
 #: load, drops the table's plain secondary indexes and builds them again after:
@@ -104,6 +106,7 @@ def insert_columns(model: type[models.Model], attnames: Sequence[str], columns: 
     n = len(columns[0]) if columns else 0
     if not n:
         return 0
+    revision.changed(model)  # no signals here: tell in-process read models that deals changed
     meta = model._meta
     fields = [_fk(meta, a) for a in attnames]
     extra = [
@@ -176,6 +179,7 @@ def update_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
     sql = f"UPDATE {_quote(meta.db_table)} SET {sets} WHERE {_quote(meta.pk.column)} = %s"
     params = [[ad(v) for ad, v in zip(adapters, values)] + [pk] for pk, values in rows]
     if params:
+        revision.changed(model)
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
     return len(params)

@@ -29,8 +29,8 @@ from bestby.activities.models import Touch
 from bestby.people.models import Role, User
 from bestby.pipeline.models import Deal
 
-__all__ = ["accounts_for", "can_change", "contacts_for", "deals_for", "is_admin", "is_manager",
-           "owners_for", "team_deals", "touches_for"]
+__all__ = ["accounts_for", "can_change", "contacts_for", "deal_q", "deals_for", "is_admin", "is_manager",
+           "owner_ids_for", "owners_for", "team_deals", "team_owner_ids", "touches_for"]
 
 
 def _signed_in(user) -> bool:
@@ -70,6 +70,25 @@ def owners_for(user) -> QuerySet:
     return User.objects.filter(q)
 
 
+def owner_ids_for(user) -> frozenset[int] | None:
+    """The keys of :func:`owners_for`, or None for "every deal, those without an owner too" (admins).
+
+    For read models that hold deals by owner (:mod:`bestby.clearance.openbook`):
+    a deal is in :func:`deals_for` exactly when its owner's key is in this set.
+    """
+    if is_admin(user):
+        return None
+    return frozenset(owners_for(user).values_list("pk", flat=True))
+
+
+def team_owner_ids(user) -> frozenset[int] | None:
+    """The owner keys of :func:`team_deals` (None: every deal), for totals only."""
+    if is_admin(user) or not _signed_in(user) or not user.team:
+        return owner_ids_for(user)
+    return frozenset(User.objects.filter(Q(team=user.team) | Q(pk__in=owners_for(user).values("pk")))
+                     .values_list("pk", flat=True))
+
+
 def deals_for(user) -> QuerySet:
     """The deals ``user`` may see and open."""
     if is_admin(user):
@@ -77,6 +96,20 @@ def deals_for(user) -> QuerySet:
     if not _signed_in(user):
         return Deal.objects.none()
     return Deal.objects.filter(_owner_q(user, "owner"))
+
+
+def deal_q(user, relation: str = "deal") -> Q:
+    """A filter over ``relation`` (a foreign key to deals) for the records of deals ``user`` may see.
+
+    The same rule as :func:`deals_for`, written as a join rather than
+    ``relation__in=deals_for(user)``: for an admin it is no filter at all,
+    where the subquery made SQLite list every deal (80 ms on 400,000 deals).
+    """
+    if is_admin(user):
+        return Q()
+    if not _signed_in(user):
+        return Q(pk__in=[])
+    return _owner_q(user, f"{relation}__owner")
 
 
 def team_deals(user) -> QuerySet:

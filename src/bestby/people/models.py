@@ -36,4 +36,9 @@ class User(AbstractUser):
         ordering = ["external_id"]
 
     def __str__(self) -> str:
-        return self.name or self.email or self.external_id
+        return self.display(self.name, self.email, self.external_id)
+
+    @staticmethod
+    def display(name: str, email: str, external_id: str) -> str:
+        """How a person is named on pages: their name, else their email, else their id."""
+        return name or email or external_id

@@ -129,3 +129,13 @@ class CloseDateEvent(AppendOnlyModel):
     class Meta:
         ordering = ["deal", "at", "id"]
         indexes = [models.Index(fields=["deal", "at"], name="close_event_deal_at")]
+
+
+class Revision(models.Model):
+    """A change token per topic (:mod:`bestby.pipeline.revision`): derived, not history."""
+
+    topic = models.CharField(max_length=40, primary_key=True)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.token}"

@@ -1,8 +1,9 @@
 """The clearance review: the clearance list (from the freshness cache), clear, snooze, undo, recent actions.
 
-The list is the cached freshness rows in state ``expired`` or ``stalled`` of
-deals still open, not snoozed today and visible to the user, by clearance
-weight. Every action posts a CSRF-protected form and goes through
+The list is :func:`bestby.clearance.review.cached_list`: the cached freshness
+rows in state ``expired`` or ``stalled`` of deals still open, not snoozed
+today and visible to the user, by clearance weight, ``PAGE_SIZE`` rows a page
+(``?page=``). Every action posts a CSRF-protected form and goes through
 :mod:`bestby.clearance.services` (one transaction, audited); a deal the user
 may not see answers 404. HTMX requests get the list back as a partial.
 """
@@ -12,44 +13,74 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from bestby.clearance import services
+from bestby.clearance import openbook
+from bestby.clearance.review import cached_list, snoozed_deal_keys
 from bestby.clearance.models import ClearanceAction, Freshness
 from bestby.clearance.snapshot import computed_at
 from bestby.people import access
-from bestby.pipeline.models import DealStatus
+from bestby.pipeline import revision
+from bestby.web.fragments import fragments
 
-LIST_LIMIT = 200
+PAGE_SIZE = 50
 RECENT = 20
-LISTED = ("expired", "stalled")
 
 
 def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def clearance_rows(user):
-    """The cached clearance list the user may act on, heaviest first (a queryset)."""
-    snoozed = [a.deal_id for a in services.active_snoozes(_today()).values()]
-    return (Freshness.objects.filter(state__in=LISTED, deal__status=DealStatus.OPEN,
-                                     deal__in=access.deals_for(user))
-            .exclude(deal_id__in=snoozed).select_related("deal", "deal__owner", "deal__stage")
-            .order_by("-weight", "deal__external_id"))
+def _page_number(request) -> int:
+    """The ``page`` asked for (1 when absent or not a whole number of at least 1)."""
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
 
 
 def recent_actions(user):
-    return (ClearanceAction.objects.filter(deal__in=access.deals_for(user))
+    return (ClearanceAction.objects.filter(access.deal_q(user))
             .select_related("deal", "by", "undone_by").order_by("-pk")[:RECENT])
 
 
+def list_html(user, number: int, checked: frozenset) -> str:
+    """The list part of the review (count, pager, rows), from the fragment cache when nothing changed.
+
+    Its key holds the revision tokens, the user's owner scope, the snoozed
+    deals (a snooze writes no deal), the page and the ticked boxes.
+    """
+    book, today = openbook.current(), _today()
+    owners, snoozed = access.owner_ids_for(user), snoozed_deal_keys(today)
+    key = ("clearance", str(connection.settings_dict["NAME"]), book.token, revision.current(revision.PEOPLE),
+           owners, snoozed, number, checked)
+
+    def render_list() -> str:
+        page = number
+        total, rows = cached_list(user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, today=today)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:  # past the end (the list shrank): show the last page
+            page = pages
+            total, rows = cached_list(user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, today=today)
+        return render_to_string("web/_clearance_list.html", {
+            "rows": rows, "total": total, "page": page, "pages": pages,
+            "first": (page - 1) * PAGE_SIZE + 1 if rows else 0, "last": (page - 1) * PAGE_SIZE + len(rows),
+            "form": {"deals": checked}})
+
+    return fragments.get(key, render_list)
+
+
 def _render(request, *, errors=None, message="", done=(), form=None, status=200):
-    rows = clearance_rows(request.user)
-    total = rows.count()
-    context = {"rows": rows[:LIST_LIMIT], "total": total, "limit": LIST_LIMIT, "recent": recent_actions(request.user),
+    number = _page_number(request) if request.method == "GET" else 1
+    checked = frozenset((form or {}).get("deals", ()))
+    context = {"list_html": mark_safe(list_html(request.user, number, checked)),  # escaped when rendered
+               "recent": recent_actions(request.user),
                "computed_at": computed_at(), "errors": errors or {}, "message": message, "done": list(done),
                "form": form or {}, "tomorrow": date.fromordinal(_today().toordinal() + 1)}
     partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
@@ -125,7 +156,7 @@ def snooze(request):
 @require_POST
 def undo(request, action_id: int):
     """Undo one clear or snooze on a deal the user may see."""
-    action = ClearanceAction.objects.filter(pk=action_id, deal__in=access.deals_for(request.user)).first()
+    action = ClearanceAction.objects.filter(access.deal_q(request.user), pk=action_id).first()
     if action is None:
         raise Http404("no such action")
     try:
