@@ -149,3 +149,58 @@ def test_empty_cache_says_how_to_fill_it(client, workspace):
     html = signed_in(client, "mgr").get("/board/").content.decode()
     assert "run <code>bestby refresh</code>" in html
     assert {c for c in re.findall(r'data-state="(\w+)"', html)} == {"unknown"}
+
+
+def test_show_more_pages_through_a_column_with_the_same_filters(client, workspace, monkeypatch):
+    from bestby.web import views_board
+
+    monkeypatch.setattr(views_board, "CARDS_PER_COLUMN", 1)
+    c = signed_in(client, "root")
+    html = c.get("/board/").content.decode()
+    qualify = workspace["Qualify"].pk
+    more = re.search(r'hx-get="(/board/column/\d+/\?offset=1)"', html).group(1)
+    assert more == f"/board/column/{qualify}/?offset=1" and "+2 more" in html  # D7, D1, D2 in Qualify
+    seen, url = cards(html, "Qualify"), more
+    while url:
+        part = c.get(url, HTTP_HX_REQUEST="true").content.decode()
+        seen += cards(part)
+        nxt = re.search(r'hx-get="([^"]+)"', part)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert seen == ["D7", "D1", "D2"]  # weight (= amount here) descending, each once
+    # the filters travel with "show more"
+    html = c.get("/board/?team=A").content.decode()
+    assert re.search(r'offset=1&amp;team=A"', html)
+    part = c.get(f"/board/column/{qualify}/?offset=1&team=A").content.decode()
+    assert cards(part) == ["D2"]
+
+
+def test_show_more_refuses_bad_input_and_hides_other_teams(client, workspace):
+    qualify, won = workspace["Qualify"].pk, workspace["Won"].pk
+    c = signed_in(client, "rep_b")
+    assert cards(c.get(f"/board/column/{qualify}/?offset=0").content.decode()) == ["D7"]  # only their own
+    bad = c.get(f"/board/column/{qualify}/?offset=-3")
+    assert bad.status_code == 400 and "offset" in bad.content.decode()
+    assert c.get(f"/board/column/{qualify}/?offset=x").status_code == 400
+    assert c.get(f"/board/column/{won}/").status_code == 404  # not an open stage
+    assert c.get("/board/column/999999/").status_code == 404
+    client.logout()
+    assert client.get(f"/board/column/{qualify}/").status_code == 302  # sign in first
+
+
+def test_cached_board_parts_follow_writes_and_never_cross_scopes(client, workspace):
+    """The rendered board is cached per data token and owner scope: one user's board is never another's."""
+    mgr_html = signed_in(client, "mgr").get("/board/").content.decode()
+    assert cards(mgr_html, "Qualify") == ["D1", "D2"]
+    client.logout()
+    rep_html = signed_in(client, "rep_b").get("/board/").content.decode()
+    assert cards(rep_html) == ["D7", "D8"]  # Qualify, then Proposal; none of team A's
+    # a write (here a stage move) is on the next board, for everyone
+    deal = Deal.objects.get(external_id="D7")
+    services.move_deal(deal=deal, to_stage=workspace["Proposal"], at=T0 + timedelta(days=1))
+    html = client.get("/board/").content.decode()
+    assert cards(html, "Proposal") == ["D7", "D8"] and cards(html, "Qualify") == []  # D8 has no cache row: last
+    # renaming a person shows on the cards (the people token)
+    rep = User.objects.get(username="rep_b")
+    rep.name = "Renamed Rep"
+    rep.save()
+    assert "Renamed Rep" in client.get("/board/").content.decode()

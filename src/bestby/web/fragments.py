@@ -1,4 +1,4 @@
-"""Rendered page parts, kept per server process while what they show is unchanged.
+"""Rendered page parts (and the small lists behind them), kept per server process while what they show is unchanged.
 
 A board over 100,000 open deals is cheap to compute from the open book but
 still costs tens of milliseconds to render, and ten people opening the same
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Hashable
+from typing import Any, Callable, Hashable
 
 SIZE = 128
 
@@ -26,11 +26,11 @@ SIZE = 128
 class Fragments:
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
-        self._parts: OrderedDict[Hashable, str] = OrderedDict()
+        self._parts: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable, render: Callable[[], str]) -> str:
+    def get(self, key: Hashable, render: Callable[[], Any]) -> Any:
         """The part under ``key``, rendered by ``render()`` when absent (two threads may both render it once)."""
         with self._lock:
             part = self._parts.get(key)

@@ -138,10 +138,20 @@ def board(user, filters: Filters, scope: Scope | None = None, book=None) -> list
 
 
 def filter_choices(user) -> dict:
-    """The owner filter's (id, name) pairs, the teams among them, and the states: one query over the owners."""
-    rows = list(access.owners_for(user).order_by("external_id").values_list("external_id", "name", "email", "team"))
-    owners = [(ext, User.display(name, email, ext)) for ext, name, email, _team in rows]
-    teams = sorted({team for *_, team in rows if team})
+    """The owner filter's (id, name) pairs, the teams among them, and the states.
+
+    One query over the owners, kept in the fragment cache under the people
+    token and the user's owner scope (an admin's list is every user).
+    """
+    key = ("owners", str(connection.settings_dict["NAME"]), revision.current(revision.PEOPLE),
+           access.owner_ids_for(user))
+
+    def load() -> tuple:
+        rows = list(access.owners_for(user).order_by("external_id").values_list("external_id", "name", "email", "team"))
+        owners = tuple((ext, User.display(name, email, ext)) for ext, name, email, _team in rows)
+        return owners, tuple(sorted({team for *_, team in rows if team}))
+
+    owners, teams = fragments.get(key, load)
     return {"owners": owners, "teams": teams, "states": FILTER_STATES}
 
 

@@ -60,8 +60,9 @@ def card(row: dict) -> SafeString:
 
 
 @register.simple_tag
-def owner_options(owners, selected: str) -> SafeString:
-    """``<option>`` elements for the owner filter; ``owners`` are (external id, shown name) pairs."""
+def options(choices, selected: str) -> SafeString:
+    """``<option>`` elements for a filter; each choice is a (value, shown text) pair or a plain value."""
+    pairs = (c if isinstance(c, tuple) else (c, c) for c in choices)
     return mark_safe("".join(
-        f'<option value="{escape(ext)}"{" selected" if ext == selected else ""}>{escape(shown)}</option>'
-        for ext, shown in owners))
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(shown)}</option>'
+        for value, shown in pairs))
