@@ -11,7 +11,8 @@ imported, refreshed store are cached in ``$BESTBY_BENCH_DIR`` (default
 apart (they are not part of the target). Then:
 
 * the synth admin and the first synth manager get a password (set through Django);
-* ``bestby serve`` (waitress, its default 8 threads) starts on a free loopback port;
+* ``bestby serve`` (its defaults: one worker process per core up to 4, 8 threads each; ``--workers``)
+  starts on a free loopback port;
 * each of ``--clients`` clients signs in with its own cookie jar and keep-alive
   connection (GET /login/ for the CSRF cookie and field, POST the credentials),
   warms up, then all clients together send ``--requests`` requests each to one
@@ -300,9 +301,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, workers: int = 0) -> subprocess.Popen:
     log = (home / "serve.log").open("w")
-    proc = subprocess.Popen([*BESTBY, "serve", "--host", "127.0.0.1", "--port", str(port)], env=store_env(home),
+    extra = ["--workers", str(workers)] if workers else []
+    proc = subprocess.Popen([*BESTBY, "serve", "--host", "127.0.0.1", "--port", str(port), *extra], env=store_env(home),
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -351,6 +353,8 @@ def main() -> None:
     parser.add_argument("--as-of", default=DEFAULT_AS_OF.strftime("%Y-%m-%d"),
                         help="the freshness cache's as_of (default: the synth data's as_of)")
     parser.add_argument("--refresh", action="store_true", help="run bestby refresh again even if cached")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="bestby serve --workers (0: its default, one per core up to 4)")
     parser.add_argument("--profile", action="store_true", help="profile every page, not only those that fail")
     opts = parser.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -368,10 +372,13 @@ def main() -> None:
         print(f"  {label}: {u['username']} ({u['id']}{', team ' + u['team'] if u['team'] else ''}) "
               f"sees {u['open']:,} open deals, {u['listed']:,} on the clearance list")
 
+    from bestby.cli import default_workers
+
+    workers = opts.workers or default_workers()
     port = free_port()
     print(f"\n== {opts.clients} concurrent clients x {opts.requests} requests (after {opts.warmup} warm-up) "
-          f"on http://127.0.0.1:{port}/ (bestby serve, waitress 8 threads) ==", flush=True)
-    server = start_server(home, port)
+          f"on http://127.0.0.1:{port}/ (bestby serve, {workers} worker process(es) x 8 threads) ==", flush=True)
+    server = start_server(home, port, opts.workers)
     # on SIGTERM stop the server too (the client threads would finish their requests before `finally` ran)
     signal.signal(signal.SIGTERM, lambda *_: (server.terminate(), os._exit(143)))
     failed = []

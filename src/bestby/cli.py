@@ -46,6 +46,7 @@ def setup(db: str | None, *, migrate: bool = True) -> None:
 
         try:
             call_command("migrate", interactive=False, verbosity=0)
+            call_command("createcachetable", verbosity=0)  # the sign-in throttle's counters (settings.CACHES)
         except OperationalError as exc:
             from django.conf import settings
 
@@ -221,21 +222,41 @@ def migrate_cmd(db: DbOption = None) -> None:
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Worker threads.")] = 8,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker process.")] = 8,
+    workers: Annotated[int, typer.Option("--workers", min=0, max=64,
+                                         help="Worker processes (0: one per core, at most 4).")] = 0,
     db: DbOption = None,
 ) -> None:
     """Serve the web app on the configured database (migrating it first)."""
     setup(db)
-    _serve(host, port, threads)
+    _serve(host, port, threads, workers or default_workers())
 
 
-def _serve(host: str, port: int, threads: int) -> None:
-    import waitress
+def default_workers() -> int:
+    """One worker process per core, at most 4.
 
-    from bestby.wsgi import application
+    A Python process runs Python code on one core at a time (the GIL), so on
+    a machine with several cores one process leaves the others idle while
+    requests queue. Each worker keeps its own copy of the open book (about
+    20 MB and ~2 s to build per 100,000 open deals, see
+    :mod:`bestby.clearance.openbook`), hence the cap.
+    """
+    return max(1, min(4, os.cpu_count() or 1))
 
-    console.print(f"bestby is serving on [bold]http://{host}:{port}/[/bold]  (Ctrl+C to stop)")
-    waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
+
+def _serve(host: str, port: int, threads: int, workers: int = 1) -> None:
+    console.print(f"bestby is serving on [bold]http://{host}:{port}/[/bold] "
+                  f"({workers} worker process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
+    if workers == 1:
+        import waitress
+
+        from bestby.wsgi import application
+
+        waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
+        return
+    from bestby.server import serve_workers
+
+    serve_workers(host, port, threads=threads, workers=workers)
 
 
 @app.command("demo")
@@ -260,7 +281,7 @@ def demo_cmd(
         highlight=False,
     )
     if serve:
-        _serve(host, port, 8)
+        _serve(host, port, 8, default_workers())
 
 
 # ---------------------------------------------------------------- engine (read-only)

@@ -1,12 +1,9 @@
 """Login throttling: after 5 failed sign-ins for one username or from one client address within
 15 minutes, further attempts are refused (HTTP 429) until the window has passed.
 
-Counters live in Django's cache (``CACHES["default"]``). Limits to know:
-
-* With the default ``LocMemCache`` the counters are per process: behind a
-  server with N worker processes an attacker gets up to 5 x N tries per
-  window, and a restart forgets them. Configure a shared cache (database or
-  Redis) for several processes.
+Counters live in Django's cache (``CACHES["default"]``), which bestby keeps
+in the database: every worker process of ``bestby serve --workers N`` counts
+the same failures, and a restart forgets nothing. Limits to know:
 * The client address is ``REMOTE_ADDR``; behind a reverse proxy that is the
   proxy's address (every user shares one counter), so the proxy must set
   ``REMOTE_ADDR`` from the real client (it is not read from headers here,
