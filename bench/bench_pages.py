@@ -136,6 +136,16 @@ def worker_users(home: str) -> dict:
     return out
 
 
+def worker_touch(home: str, n: str) -> dict:
+    """Save one open deal as an edit would (its signals move the revision token): a write between page views."""
+    _django(home)
+    from bestby.pipeline.models import Deal
+
+    deal = Deal.objects.filter(status="open").order_by("pk")[int(n)]
+    deal.save(update_fields=["name"])
+    return {"deal": deal.external_id}
+
+
 def worker_profile(home: str, username: str, path: str) -> dict:
     """Call a page's view through RequestFactory, SQL logged: view time, queries, the slowest ones."""
     _django(home)
@@ -295,6 +305,30 @@ def measure(clients: list[Client], path: str, shown: str, requests: int, warmup:
             "max": max(lat) * 1000, "rps": len(lat) / span}
 
 
+def after_write(port: int, home: Path, admin: dict, rounds: int, workers: int) -> None:
+    """The first board each connection gets after a write: what a user waits while the worker that
+    answers brings its open book up to date. ``2 x workers`` signed-in connections (so that every worker
+    is reached), each fetching /board/ once after each of ``rounds`` writes; the next fetch too."""
+    if rounds <= 0:
+        return
+    clients = [Client(port) for _ in range(2 * workers)]
+    for c in clients:
+        c.login(admin["username"], PASSWORD)
+        fetch(c, "/board/", admin["shown"])
+    first, second = [], []
+    for n in range(rounds):
+        run_worker("touch", str(home), str(n))
+        with ThreadPoolExecutor(len(clients)) as pool:
+            first += list(pool.map(lambda c: fetch(c, "/board/", admin["shown"]), clients))
+        second += [fetch(c, "/board/", admin["shown"]) for c in clients]
+    for c in clients:
+        c.close()
+    q = lambda xs, p: statistics.quantiles(xs, n=100, method="inclusive")[p - 1] * 1000  # noqa: E731
+    print(f"\n== the first admin /board/ after a write ({rounds} writes x {len(clients)} connections) ==\n"
+          f"  first request: p50 {q(first, 50):.1f} ms, p95 {q(first, 95):.1f} ms, max {max(first) * 1000:.1f} ms; "
+          f"the request after it: p50 {q(second, 50):.1f} ms, max {max(second) * 1000:.1f} ms", flush=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -336,7 +370,8 @@ def print_profile(home: Path, username: str, path: str) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind, *rest = sys.argv[2:]
-        print(json.dumps(worker_users(*rest) if kind == "users" else worker_profile(*rest)))
+        work = {"users": worker_users, "touch": worker_touch, "profile": worker_profile}[kind]
+        print(json.dumps(work(*rest)))
         return
     from bestby.synth import DEFAULT_AS_OF
 
@@ -353,6 +388,7 @@ def main() -> None:
     parser.add_argument("--as-of", default=DEFAULT_AS_OF.strftime("%Y-%m-%d"),
                         help="the freshness cache's as_of (default: the synth data's as_of)")
     parser.add_argument("--refresh", action="store_true", help="run bestby refresh again even if cached")
+    parser.add_argument("--writes", type=int, default=5, help="writes for the 'first board after a write' figures")
     parser.add_argument("--workers", type=int, default=0,
                         help="bestby serve --workers (0: its default, one per core up to 4)")
     parser.add_argument("--profile", action="store_true", help="profile every page, not only those that fail")
@@ -405,6 +441,7 @@ def main() -> None:
             for c in clients:
                 c.close()
             print(f"  ({label}: {opts.clients} sign-ins in {login_s:.1f} s, not timed above)", flush=True)
+        after_write(port, home, info["admin"], opts.writes, workers)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -107,3 +107,49 @@ def test_clearance_list_order_count_and_snoozed_deals(seed):
 def test_an_empty_book():
     book = OpenBook("", [])
     assert book.size == 0 and book.totals() == {} and book.cards(1) == [] and book.listed() == (0, [])
+
+
+def _same(book: OpenBook, fresh: OpenBook) -> None:
+    assert book.size == fresh.size
+    for owners in SCOPES:
+        for states in FILTERS:
+            assert book.totals(owners, states) == fresh.totals(owners, states)
+            for stage in STAGES:
+                assert book.cards(stage, owners, states, limit=10 ** 6) == fresh.cards(stage, owners, states,
+                                                                                         limit=10 ** 6)
+        assert book.listed(owners, limit=10 ** 6) == fresh.listed(owners, limit=10 ** 6)
+    # nothing left behind: no empty group lingers once its last deal moved away
+    assert book._all_sums == fresh._all_sums and book._owner_sums == fresh._owner_sums
+    assert book._owner_listed == fresh._owner_listed and book._listed_owner == fresh._listed_owner
+
+
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_applying_changes_equals_building_afresh(seed):
+    """Moves, edits, closes (a deal leaves), new deals and repeats, applied in place, give the same book
+    as one built from the final rows."""
+    rnd = random.Random(seed)
+    rows = {r[0]: r for r in _rows(seed, n=200)}
+    book = OpenBook("t0", list(rows.values()))
+    for step in range(40):
+        changed = rnd.sample(sorted(rows), 5)
+        for pk in changed:
+            r = list(rows[pk])
+            what = rnd.randrange(5)
+            if what == 0:
+                r[2] = rnd.choice(STAGES)
+            elif what == 1:
+                r[3] = rnd.choice(OWNERS)
+            elif what == 2:
+                r[5] = rnd.choice(STATES)
+                r[6] = None if r[5] is None else rnd.choice([0.0, 100.0, 250.0, 1000.0])
+            elif what == 3:
+                r[4] = None if rnd.random() < 0.2 else Decimal(rnd.choice([0, 100, 250]))
+            rows[pk] = tuple(r)
+            if what == 4:
+                del rows[pk]  # won or lost: no longer open
+        new = 10_000 + step
+        rows[new] = (new, f"N{step:03d}", rnd.choice(STAGES), rnd.choice(OWNERS), Decimal(300), "stalled", 300.0)
+        changed.append(new)
+        book.apply(f"t{step + 1}", set(changed), [rows[pk] for pk in changed if pk in rows])
+        assert book.token == f"t{step + 1}"
+    _same(book, OpenBook("fresh", list(rows.values())))

@@ -98,3 +98,42 @@ def test_bulk_import_and_refresh_move_the_token(tmp_path):
     assert revision.current() != token
     states = {s for (_stage, s) in openbook.current()._all_sums}
     assert "unknown" not in states and states <= {"fresh", "aging", "expired", "stalled"}
+
+
+def test_single_writes_update_in_place_and_bulk_or_unknown_history_rebuild(stages):
+    from bestby.pipeline.models import DealChange
+
+    p, qualify, propose = stages
+    deals = [services.create_deal(external_id=f"B{i}", pipeline=p, stage=qualify, amount=Decimal(10 * (i + 1)), at=T0)
+             for i in range(4)]
+    book = openbook.current()
+    counts = dict(openbook.stats)
+    services.move_deal(deal=deals[0], to_stage=propose, at=T0)
+    services.move_deal(deal=deals[1], to_stage=propose, at=T0)  # two writes, one update
+    assert openbook.current() is book
+    assert openbook.stats["updates"] == counts["updates"] + 1 and openbook.stats["builds"] == counts["builds"]
+    assert _counts(book, qualify) == (2, Decimal(70)) and _counts(book, propose) == (2, Decimal(30))
+    assert book.cards(propose.pk) == [deals[1].pk, deals[0].pk]  # 20 before 10
+
+    qualify.name = "Qualify first"
+    qualify.save()  # a stage write concerns many deals: rebuild
+    assert openbook.current() is not book and openbook.stats["builds"] == counts["builds"] + 1
+    book = openbook.current()
+
+    DealChange.objects.all().delete()  # the book's history is gone (a restored backup, a flushed database)
+    services.move_deal(deal=deals[2], to_stage=propose, at=T0)
+    assert openbook.current() is not book and openbook.stats["builds"] == counts["builds"] + 2
+    assert _counts(openbook.current(), propose) == (3, Decimal(60))
+
+
+def test_a_transaction_gets_a_private_book(stages):
+    p, qualify, _ = stages
+    services.create_deal(external_id="C1", pipeline=p, stage=qualify, amount=Decimal(1), at=T0)
+    shared = openbook.current()
+    private = openbook.stats["private"]
+    with transaction.atomic():
+        services.create_deal(external_id="C2", pipeline=p, stage=qualify, amount=Decimal(2), at=T0)
+        inside = openbook.current()
+        assert inside is not shared and inside.size == 2 and openbook.stats["private"] == private + 1
+        assert shared.size == 1  # the shared book never holds what may yet roll back
+    assert openbook.current() is shared and shared.size == 2  # committed: the shared book catches up in place

@@ -10,14 +10,14 @@ one transaction: readers see the old set or the new one, never a mix.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
 from bestby.clearance.models import Freshness
 from bestby.engine.rules import clearance_weight
 from bestby.pipeline import revision
-from bestby.pipeline.models import Deal
+from bestby.pipeline.models import Deal, DealChange
 
 __all__ = ["computed_at", "refresh"]
 
@@ -49,6 +49,8 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
         Freshness.objects.all().delete()
         Freshness.objects.bulk_create(objs, batch_size=_BATCH)
         revision.bump()  # bulk_create sends no signals
+        # change notes only matter to books younger than openbook.FULL_EVERY: keep a day of them
+        DealChange.objects.filter(at__lt=datetime.now(UTC) - timedelta(days=1)).delete()
     return len(objs)
 
 

@@ -131,6 +131,24 @@ class CloseDateEvent(AppendOnlyModel):
         indexes = [models.Index(fields=["deal", "at"], name="close_event_deal_at")]
 
 
+class DealChange(models.Model):
+    """A note that a deal's board data changed (:mod:`bestby.pipeline.revision`): which deal, when.
+
+    ``deal_id`` None means "many or all deals" (a bulk import, a freshness
+    refresh, a stage change): readers rebuild instead of updating. Derived
+    data for in-process read models, not history; no foreign key, so a note
+    never blocks anything. ``bestby refresh`` drops notes older than a day
+    (readers rebuild at least hourly, so they never need older ones).
+    """
+
+    token = models.CharField(max_length=32, unique=True)  # the revision token this write set
+    deal_id = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.deal_id or 'all'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class Revision(models.Model):
     """A change token per topic (:mod:`bestby.pipeline.revision`): derived, not history."""
 

@@ -23,6 +23,13 @@ What changes the ``open-deals`` token:
   importers' bulk loader (:mod:`bestby.importers.bulk`) and the freshness
   refresh (:func:`bestby.clearance.snapshot.refresh`).
 
+Each change of the ``open-deals`` token also writes a
+:class:`~bestby.pipeline.models.DealChange` note in the same transaction: the
+deal's key for a single deal's write, None for a bulk write or a stage or
+pipeline change. Readers that keep a copy update just the deals named by the
+notes they have not yet applied (see :mod:`bestby.clearance.openbook`), and
+rebuild on a None note.
+
 The ``people`` token changes with any ``save()`` of a user (names shown on
 cards, teams; a sign-in saves ``last_login`` too, which only costs cached
 page parts, not the open book).
@@ -39,6 +46,7 @@ load and signal each of the 100,000 rows a refresh replaces instead of one
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from django.db import models
@@ -50,11 +58,16 @@ PEOPLE = "people"
 _WATCHED = {"pipeline.deal", "pipeline.stage", "pipeline.pipeline", "clearance.freshness"}
 
 
-def bump(topic: str = OPEN_DEALS) -> None:
-    """Give ``topic`` a new token (creating its row), in the caller's transaction."""
-    from bestby.pipeline.models import Revision
+def bump(topic: str = OPEN_DEALS, *, deal_id: int | None = None) -> None:
+    """Give ``topic`` a new token (creating its row), in the caller's transaction.
+
+    For ``open-deals`` also note which deal changed (``deal_id``; None: many or all).
+    """
+    from bestby.pipeline.models import DealChange, Revision
 
     token = uuid4().hex
+    if topic == OPEN_DEALS:
+        DealChange.objects.create(token=token, deal_id=deal_id, at=datetime.now(UTC))
     if not Revision.objects.filter(topic=topic).update(token=token):
         Revision.objects.update_or_create(topic=topic, defaults={"token": token})
 
@@ -84,8 +97,11 @@ def changed(model: type[models.Model]) -> None:
         bump(PEOPLE)
 
 
-def _on_write(sender, **kwargs) -> None:
-    bump()
+def _on_write(sender, instance=None, **kwargs) -> None:
+    """A deal's or freshness row's write names its deal; a stage's or pipeline's concerns many deals."""
+    label = sender._meta.label_lower
+    deal_id = instance.pk if label == "pipeline.deal" else instance.deal_id if label == "clearance.freshness" else None
+    bump(deal_id=deal_id)
 
 
 def _on_people(sender, **kwargs) -> None:
