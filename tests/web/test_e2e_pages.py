@@ -211,13 +211,13 @@ def test_admin_moves_a_stage_up(page, settings_world):
     page.locator("header nav").get_by_role("link", name="Settings").click()
     at(page, "/settings/")
     expect(page.locator('tr[data-stage="Qualify"] button[title="Move up"]')).to_be_disabled()
-    page.locator('tr[data-stage="Proposal"]').get_by_role("button", name="↑").click()
+    page.get_by_role("button", name="Move Proposal up").click()  # the accessible name, as a screen reader says it
     at(page, "/settings/")
     expect(page.locator('section.settings-stages tr[data-stage] td:nth-child(2)')).to_have_text(
         ["Qualify", "Proposal", "Demo", "Won", "Lost"])
     assert order(settings_world) == ["Qualify", "Proposal", "Demo", "Won", "Lost"]
     # Demo is now the last open stage: below Won is refused, named, nothing changes
-    page.locator('tr[data-stage="Demo"]').get_by_role("button", name="↓").click()
+    page.get_by_role("button", name="Move Demo down").click()
     expect(page.locator("p.error")).to_contain_text("order: open stages must come before")
     assert order(settings_world) == ["Qualify", "Proposal", "Demo", "Won", "Lost"]
 
@@ -242,6 +242,7 @@ def test_admin_saves_a_policy_value_and_a_bad_one_is_refused(page, settings_worl
     assert row.values == {"quantile": 0.7, "no_touch_days": 60.0}
     default = page.locator('section.settings-policy[data-section="default"]')
     expect(default.get_by_label("quantile", exact=True)).to_have_value("0.7")
+    expect(default.get_by_label("no_touch_days")).to_have_value("60")  # as typed, not "60.0"
     expect(default.locator("p.note")).to_contain_text("by boss")
 
 

@@ -1,5 +1,6 @@
 """Import page: zip upload, dry-run report, confirm, refresh; unsafe zips refused; admins only."""
 
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -107,3 +108,34 @@ def test_only_admins_and_a_forged_token_is_refused(client, admin_client, tmp_pat
     assert other.post("/import/", {"file": _zip({"deals.csv": b"deal_id\n"})}).status_code == 403
     for token in ["../../etc", "0" * 32, ""]:
         assert admin_client.post("/import/confirm/", {"token": token}).status_code == 400
+
+
+def test_files_in_two_folders_are_refused():
+    with zipfile.ZipFile(_zip({"a/deals.csv": b"x", "b/stages.csv": b"y"})) as z, \
+            pytest.raises(UploadRefused, match="'b/stages.csv' is in another folder"):
+        _entries(z)
+    with zipfile.ZipFile(_zip({"deals.csv": b"x", "b/stages.csv": b"y"})) as z, \
+            pytest.raises(UploadRefused, match="another folder"):
+        _entries(z)
+    with zipfile.ZipFile(_zip({"a/deals.csv": b"x", "a/stages.csv": b"y"})) as z:
+        assert sorted(base for _info, base in _entries(z)) == ["deals.csv", "stages.csv"]
+
+
+def test_a_confirm_that_fails_shows_the_problems_and_the_upload_form_again(admin_client, tmp_path):
+    write_synth(tmp_path / "synth", deals=20, seed=4)
+    html = admin_client.post("/import/", {"file": _folder_zip(tmp_path / "synth")}).content.decode()
+    token = html.split('name="token" value="')[1].split('"')[0]
+    folder = tmp_path / "home" / "uploads" / token
+    # the file changes between the dry run and the confirm (say, a second upload tool wrote over it)
+    with (folder / "deals.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["created_at"] = "not-a-date"
+    with (folder / "deals.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    response = admin_client.post("/import/confirm/", {"token": token})
+    html = response.content.decode()
+    assert response.status_code == 400 and "created_at" in html and "deals.csv" in html
+    assert 'enctype="multipart/form-data"' in html and 'name="token"' not in html  # upload again, at once
+    assert Deal.objects.count() == 0 and not folder.exists()

@@ -49,7 +49,7 @@ class UploadRefused(ValueError):
 def _entries(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, str]]:
     """The entries to unpack with their target file names; raise UploadRefused on any unsafe or unknown entry."""
     chosen: dict[str, zipfile.ZipInfo] = {}
-    declared = 0
+    declared, top = 0, ""
     for info in archive.infolist():
         name = info.filename
         if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
@@ -69,6 +69,11 @@ def _entries(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, str]]:
             raise UploadRefused(f"file: {name!r} is not a FORMAT.md file name (deals.csv, touches.parquet...)")
         if base in chosen:
             raise UploadRefused(f"file: {base!r} appears twice in the zip")
+        folder = parts[0] if len(parts) == 2 else ""
+        if chosen and folder != top:
+            raise UploadRefused(f"file: {name!r} is in another folder than the other files; put them all at the "
+                                "top of the zip or all in one folder")
+        top = folder
         declared += info.file_size
         if declared > MAX_TOTAL_BYTES:
             raise UploadRefused(f"file: the files add up to more than {MAX_TOTAL_BYTES // 2**20} MB unpacked")
@@ -173,7 +178,10 @@ def import_confirm(request):
                       {"error": "token: unknown or expired upload; upload the zip again"}, status=400)
     result = _run(folder, dry_run=False, by=request.user)
     if "problems" in result:
-        return render(request, "web/import.html", {"dry_run": False, "token": folder.name, **result}, status=400)
+        # nothing was stored (the import is one transaction); the upload is spent: show the problems and
+        # the upload form again, so the fixed zip can go up at once
+        shutil.rmtree(folder, ignore_errors=True)
+        return render(request, "web/import.html", {"dry_run": False, **result}, status=400)
     shutil.rmtree(folder, ignore_errors=True)
     return render(request, "web/import.html", {"dry_run": False, "imported": True, **result})
 

@@ -20,6 +20,15 @@ def _admin(request) -> None:
         raise PermissionDenied("Settings are for admins.")
 
 
+def _shown(value) -> str:
+    """A stored setting as typed: 60.0 shows as 60 (JSON keeps whole numbers of days as floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _sections(submitted: dict | None = None) -> list[dict]:
     """The default section then one per pipeline: stored values and the effective policy (for placeholders)."""
     rows = {r.pipeline_id: r for r in PolicySetting.objects.all()}
@@ -33,7 +42,7 @@ def _sections(submitted: dict | None = None) -> list[dict]:
         effective = default if pipeline is None or isinstance(policy, ClearancePolicy) else policy.get(pipeline.name)
         base = ClearancePolicy() if pipeline is None else default
         values = submitted["values"] if submitted and submitted["key"] == key else stored
-        fields = [{"name": name, "value": "" if values.get(name) is None else values[name],
+        fields = [{"name": name, "value": _shown(values.get(name)),
                    "inherited": getattr(base, name), "effective": getattr(effective, name)} for name in FIELDS]
         sections.append({"key": key, "pipeline": pipeline, "row": row, "fields": fields,
                          "error": submitted["error"] if submitted and submitted["key"] == key else None})
