@@ -292,6 +292,7 @@ def demo_cmd(
 if __name__ != "__main__":
     from bestby import cli_analytics  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401
+    from bestby import cli_coverage  # noqa: E402,F401
     from bestby import cli_tokens  # noqa: E402,F401
 
 

@@ -1,0 +1,103 @@
+"""`bestby coverage`: how much of a period's goal the pipeline really covers (a thin adapter over the engine).
+
+Goals come from the store's quota rows (:mod:`bestby.engine.goals`), the
+period from the fiscal calendar (``BESTBY_FISCAL_YEAR_START``), the clearance
+policy as for ``bestby clearance``; everything else is
+:func:`bestby.engine.coverage.coverage`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from bestby.cli import DbOption, app, console, setup
+from bestby.cli_analytics import AsOfOption, JsonOption, PolicyOption, _parse_as_of, resolve_policy
+
+LEVEL_NAMES = ("owner", "team", "pipeline")
+
+
+def _levels(value: str) -> tuple[str, ...]:
+    levels = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [v for v in levels if v not in LEVEL_NAMES]
+    if bad or not levels:
+        raise typer.BadParameter(f"{(bad or [value])[0]!r} is not one of {', '.join(LEVEL_NAMES)} "
+                                 "(several: comma-separated)", param_hint="'--by'")
+    return levels
+
+
+def _times(value) -> str:
+    return "-" if value is None else f"{value:.1f}x"
+
+
+def _money(value) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def coverage_table(rows: list[dict], title: str) -> Table:
+    """Ratios side by side (the amounts behind them are in --json): what a manager compares."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("who", no_wrap=True, overflow="fold")
+    for col in ("goal", "to go", "raw", "fresh", "weighted", "needed", "win %"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(f"{r['level']} {r['key']}", _money(r["goal"]), _money(r["to_go"]), _times(r["raw_coverage"]),
+                      _times(r["fresh_coverage"]), _times(r["weighted_coverage"]), _times(r["needed"]),
+                      "-" if r["win_rate"] is None else f"{r['win_rate']:.0%}")
+    return table
+
+
+@app.command("coverage")
+def coverage_cmd(
+    period: Annotated[Optional[str], typer.Option(
+        "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of "
+                         "--as-of.", show_default=False)] = None,
+    as_of: AsOfOption = None,
+    by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, pipeline.")]
+        = "owner,team,pipeline",
+    lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of closed deals for the win rate.")] = 365,
+    policy: PolicyOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Coverage of each goal: raw, fresh (without the clearance list) and weighted, with the win rate (read-only).
+
+    JSON: a list of rows {level, key, period, goal, won, to_go, raw, fresh, weighted, raw_coverage,
+    fresh_coverage, weighted_coverage, win_rate, needed, open_n, raw_n, fresh_n, weighted_n, unweighted_n,
+    closed_n}; amounts in the workspace currency, null where there is no goal, model or rate.
+    """
+    from bestby import config
+    from bestby.engine.periods import PeriodError, parse_period, period_of
+
+    when = _parse_as_of(as_of)
+    levels = _levels(by)
+    first_month = config.load().fiscal_year_start
+    try:
+        chosen = parse_period(period, first_month=first_month) if period else period_of(when, "quarter",
+                                                                                        first_month=first_month)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--period'") from None
+    setup(db)
+    chosen_policy = resolve_policy(policy)
+    from bestby.engine.coverage import coverage
+    from bestby.engine.goals import goals_by_owner
+    from bestby.goals.models import Quota
+    from bestby.pipeline.analytics import store_source
+
+    quota_rows = list(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"))
+    with console.status(f"Computing coverage of {chosen.label} at {when:%Y-%m-%d %H:%M} UTC…"):
+        rows = coverage(store_source(when), as_of=when, period=chosen, goals=goals_by_owner(quota_rows, chosen),
+                        policy=chosen_policy, lookback_days=lookback, levels=levels)
+    if as_json:
+        typer.echo(json.dumps([{**r, "as_of": r["as_of"].isoformat()} for r in rows]))
+        return
+    console.print(coverage_table(rows, f"Coverage of {chosen.label} ({chosen.start:%Y-%m-%d} to "
+                                       f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
+    console.print("raw: open deals expected to close in the period; fresh: without the clearance list; "
+                  "weighted: each open deal x its chance to win before the period ends; "
+                  "needed: 1 / win rate over the last "
+                  f"{lookback} days (shown from 20 closed deals).", highlight=False)

@@ -1,0 +1,66 @@
+"""``bestby coverage``: the store's quotas and deals through the engine, and errors that name the option.
+
+The store result is compared with the engine run on the same synth folder
+(the folder source, goals from its quotas.csv read with the csv module): the
+two sources share no code, so an import, a store read or a goal lookup that
+drifts shows up here. Store tests commit (``transaction=True``): the engine
+reads the store through a second connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from bestby.cli import app
+from bestby.engine.coverage import coverage
+from bestby.engine.goals import goals_by_owner
+from bestby.engine.periods import parse_period
+from bestby.engine.sources import folder_tables
+from bestby.importers.canonical import import_canonical
+from bestby.synth import write_synth
+
+pytestmark = pytest.mark.django_db(transaction=True)
+runner = CliRunner()
+
+
+def test_coverage_from_the_store_equals_the_folder(tmp_path):
+    write_synth(tmp_path, deals=500, seed=21)
+    import_canonical(tmp_path)
+    result = runner.invoke(app, ["coverage", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json"])
+    assert result.exit_code == 0, result.output
+    got = {(r["level"], r["key"]): r for r in json.loads(result.output)}
+
+    as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
+    with (tmp_path / "quotas.csv").open() as fh:
+        quotas = [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
+                   Decimal(r["amount"])) for r in csv.DictReader(fh)]
+    want = {(r["level"], r["key"]): r for r in coverage(folder_tables(tmp_path, as_of=as_of), as_of=as_of,
+                                                        period=period, goals=goals_by_owner(quotas, period))}
+    assert got.keys() == want.keys() and {k[0] for k in got} == {"owner", "team", "pipeline"}
+    assert any(r["goal"] for r in got.values()) and any(r["win_rate"] for r in got.values())
+    for key, w in want.items():
+        g = got[key]
+        for field in ("goal", "won", "to_go", "raw", "fresh", "weighted", "win_rate", "needed"):
+            assert g[field] == (None if w[field] is None else pytest.approx(w[field], rel=1e-6, abs=1e-6)), \
+                (key, field)
+        assert (g["open_n"], g["closed_n"], g["period"]) == (w["open_n"], w["closed_n"], "FY2025-Q4")
+
+
+def test_table_and_bad_options(tmp_path):
+    write_synth(tmp_path, deals=120, seed=2)
+    import_canonical(tmp_path)
+    result = runner.invoke(app, ["coverage", "--as-of", "2025-11-15", "--by", "team"])
+    assert result.exit_code == 0, result.output
+    assert "Coverage of FY2025-Q4 (2025-10-01 to 2025-12-31)" in result.output and "team " in result.output
+    bad = runner.invoke(app, ["coverage", "--period", "2025-Q5"])
+    assert bad.exit_code == 2 and "--period" in bad.output and "FY2026-Q1" in bad.output
+    bad = runner.invoke(app, ["coverage", "--by", "owner,region"])
+    assert bad.exit_code == 2 and "--by" in bad.output and "'region'" in bad.output
+    bad = runner.invoke(app, ["coverage", "--as-of", "yesterday"])
+    assert bad.exit_code == 2 and "--as-of" in bad.output
