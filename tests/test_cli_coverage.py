@@ -64,3 +64,29 @@ def test_table_and_bad_options(tmp_path):
     assert bad.exit_code == 2 and "--by" in bad.output and "'region'" in bad.output
     bad = runner.invoke(app, ["coverage", "--as-of", "yesterday"])
     assert bad.exit_code == 2 and "--as-of" in bad.output
+
+
+def test_forecast_from_the_store_equals_the_folder(tmp_path):
+    from bestby.engine.forecast import forecast
+
+    write_synth(tmp_path, deals=400, seed=22)
+    import_canonical(tmp_path)
+    result = runner.invoke(app, ["forecast", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json",
+                                 "--sims", "2000"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
+    want = forecast(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period, sims=2000, seed=2026)
+    rows = {(r["level"], r["key"]): r for r in got["rows"]}
+    assert rows.keys() == {(r["level"], r["key"]) for r in want["rows"]}
+    for w in want["rows"]:
+        g = rows[(w["level"], w["key"])]
+        for field in ("won", "open_expected", "new_rate", "new_expected", "expected", "p10", "p50", "p90"):
+            assert g[field] == pytest.approx(w[field], rel=1e-9, abs=1e-6), (w["key"], field)
+        assert g["p10"] <= g["p50"] <= g["p90"]
+    assert [d["deal_id"] for d in got["deals"]] == [d["deal_id"] for d in want["deals"]]
+    table = runner.invoke(app, ["forecast", "--as-of", "2025-11-15", "--by", "pipeline", "--deals", "3",
+                                "--sims", "500"])
+    assert table.exit_code == 0 and "P90" in table.output and "largest contributions" in table.output
+    bad = runner.invoke(app, ["forecast", "--sims", "5"])
+    assert bad.exit_code == 2 and "--sims" in bad.output

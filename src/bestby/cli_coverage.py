@@ -1,9 +1,9 @@
-"""`bestby coverage`: how much of a period's goal the pipeline really covers (a thin adapter over the engine).
+"""`bestby coverage` and `bestby forecast`: a period's goal against the pipeline (thin adapters over the engine).
 
 Goals come from the store's quota rows (:mod:`bestby.engine.goals`), the
 period from the fiscal calendar (``BESTBY_FISCAL_YEAR_START``), the clearance
 policy as for ``bestby clearance``; everything else is
-:func:`bestby.engine.coverage.coverage`.
+:func:`bestby.engine.coverage.coverage` and :func:`bestby.engine.forecast.forecast`.
 """
 
 from __future__ import annotations
@@ -51,14 +51,30 @@ def coverage_table(rows: list[dict], title: str) -> Table:
     return table
 
 
+def _period(text: Optional[str], when):
+    """``--period`` on the fiscal calendar; default: the fiscal quarter holding ``when``."""
+    from bestby import config
+    from bestby.engine.periods import PeriodError, parse_period, period_of
+
+    first_month = config.load().fiscal_year_start
+    try:
+        return parse_period(text, first_month=first_month) if text else period_of(when, "quarter",
+                                                                                  first_month=first_month)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--period'") from None
+
+
+PeriodOption = Annotated[Optional[str], typer.Option(
+    "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of --as-of.",
+    show_default=False)]
+ByOption = Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, pipeline.")]
+
+
 @app.command("coverage")
 def coverage_cmd(
-    period: Annotated[Optional[str], typer.Option(
-        "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of "
-                         "--as-of.", show_default=False)] = None,
+    period: PeriodOption = None,
     as_of: AsOfOption = None,
-    by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, pipeline.")]
-        = "owner,team,pipeline",
+    by: ByOption = "owner,team,pipeline",
     lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of closed deals for the win rate.")] = 365,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
@@ -70,17 +86,9 @@ def coverage_cmd(
     fresh_coverage, weighted_coverage, win_rate, needed, open_n, raw_n, fresh_n, weighted_n, unweighted_n,
     closed_n}; amounts in the workspace currency, null where there is no goal, model or rate.
     """
-    from bestby import config
-    from bestby.engine.periods import PeriodError, parse_period, period_of
-
     when = _parse_as_of(as_of)
     levels = _levels(by)
-    first_month = config.load().fiscal_year_start
-    try:
-        chosen = parse_period(period, first_month=first_month) if period else period_of(when, "quarter",
-                                                                                        first_month=first_month)
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--period'") from None
+    chosen = _period(period, when)
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.engine.coverage import coverage
@@ -101,3 +109,63 @@ def coverage_cmd(
                   "weighted: each open deal x its chance to win before the period ends; "
                   "needed: 1 / win rate over the last "
                   f"{lookback} days (shown from 20 closed deals).", highlight=False)
+
+
+def forecast_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("who", no_wrap=True, overflow="fold")
+    for col in ("won so far", "expected", "P10", "P50", "P90"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:  # the parts of "expected" (open deals, deals not created yet) are in --json
+        table.add_row(f"{r['level']} {r['key']}", _money(r["won"]), _money(r["expected"]), _money(r["p10"]),
+                      _money(r["p50"]), _money(r["p90"]))
+    return table
+
+
+@app.command("forecast")
+def forecast_cmd(
+    period: PeriodOption = None,
+    as_of: AsOfOption = None,
+    by: ByOption = "owner,team,pipeline",
+    deals: Annotated[int, typer.Option("--deals", min=0, help="Deals listed by contribution (0: none).")] = 10,
+    lookback: Annotated[int, typer.Option("--lookback", min=1,
+                                          help="Days of history for the rate of deals not created yet.")] = 365,
+    sims: Annotated[int, typer.Option("--sims", min=100, max=1_000_000, help="Simulated draws.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="The draws' seed (same seed, same figures).")] = 2026,
+    policy: PolicyOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The amount each key will have won in the period: expected, P10, P50, P90, and each deal's share (read-only).
+
+    expected = won so far + the open deals' amount x chance to win before the period ends + the deals not
+    created yet (the key's own rate of deals created and won inside a window of that length). JSON:
+    {"rows": [{level, key, period, won, open_expected, new_rate, new_expected, expected, p10, p50, p90, open_n,
+    unmodelled_n}], "deals": [{deal_id, owner_id, team, pipeline, amount, p, contribution}]} (every open deal).
+    """
+    when = _parse_as_of(as_of)
+    levels = _levels(by)
+    chosen = _period(period, when)
+    setup(db)
+    chosen_policy = resolve_policy(policy)
+    from bestby.engine.forecast import forecast
+    from bestby.pipeline.analytics import store_source
+
+    with console.status(f"Forecasting {chosen.label} at {when:%Y-%m-%d %H:%M} UTC ({sims:,} draws)…"):
+        result = forecast(store_source(when), as_of=when, period=chosen, policy=chosen_policy, levels=levels,
+                          lookback_days=lookback, sims=sims, seed=seed)
+    if as_json:
+        typer.echo(json.dumps({"rows": [{**r, "as_of": r["as_of"].isoformat()} for r in result["rows"]],
+                               "deals": result["deals"]}))
+        return
+    console.print(forecast_table(result["rows"], f"Forecast of {chosen.label} ({chosen.start:%Y-%m-%d} to "
+                                                 f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
+    if deals:
+        top = Table(title=f"The {min(deals, len(result['deals']))} largest contributions", box=box.SIMPLE_HEAD,
+                    show_edge=False, pad_edge=False)
+        for col in ("deal", "owner", "amount", "chance", "contribution"):
+            top.add_column(col, justify="left" if col in ("deal", "owner") else "right", no_wrap=True)
+        for d in result["deals"][:deals]:
+            top.add_row(d["deal_id"], d["owner_id"] or "-", _money(d["amount"]),
+                        "-" if d["p"] is None else f"{d['p']:.0%}", _money(d["contribution"]))
+        console.print(top)
