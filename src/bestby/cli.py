@@ -291,6 +291,7 @@ def demo_cmd(
 # (see the end of the file), so they are not imported into __main__ as well (a circular import).
 if __name__ != "__main__":
     from bestby import cli_analytics  # noqa: E402,F401
+    from bestby import cli_backtest  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401
     from bestby import cli_coverage  # noqa: E402,F401
     from bestby import cli_tokens  # noqa: E402,F401

@@ -56,9 +56,10 @@ from bestby.engine.rules import Policies
 from bestby.engine.sources import as_utc
 from bestby.engine.win import WinModel, win_model
 
-__all__ = ["LEVELS", "MIN_CLOSED", "coverage"]
+__all__ = ["ALL_LEVELS", "LEVELS", "MIN_CLOSED", "coverage"]
 
 LEVELS = ("owner", "team", "pipeline")
+ALL_LEVELS = (*LEVELS, "all")  # "all": every deal, one row (the backtest's total)
 MIN_CLOSED = 20
 STALE = ("expired", "stalled")
 _DAY = 86_400.0
@@ -89,7 +90,8 @@ def _teams(tables) -> dict[str, str]:
 
 
 def _keys(owner: str | None, pipeline: str, teams: Mapping[str, str]) -> list[tuple[str, str]]:
-    keys = [("pipeline", pipeline)]
+    """The (level, key) pairs a deal counts for: its pipeline, its owner, the owner's team, and everything."""
+    keys = [("pipeline", pipeline), ("all", "all")]
     if owner is not None:
         keys.append(("owner", owner))
         if owner in teams:
@@ -161,7 +163,7 @@ def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[st
                     b["closed_won"] += amount
 
     out = []
-    for (level, key), b in sorted(acc.items(), key=lambda kv: (LEVELS.index(kv[0][0]), kv[0][1])):
+    for (level, key), b in sorted(acc.items(), key=lambda kv: (ALL_LEVELS.index(kv[0][0]), kv[0][1])):
         if level not in levels:
             continue
         goal_key = key if level == "owner" else f"team:{key}" if level == "team" else None

@@ -1,7 +1,7 @@
 """The forecast of a period's won amount, as of a date: expected value, P10, P50 and P90, and each deal's share.
 
 For a fiscal period P (:mod:`bestby.engine.periods`) and a moment ``as_of``,
-per level (``owner``, ``team``, ``pipeline``) and key, the amount won in P is
+per level (``owner``, ``team``, ``pipeline``, and ``all``: every deal) and key, the amount won in P is
 
     W = won + sum over open deals i of a_i * B_i + sum over j = 1..N of A_j
 
@@ -46,7 +46,7 @@ from typing import Mapping
 
 import numpy as np
 
-from bestby.engine.coverage import LEVELS, Chance, _keys, _model_chance, _teams
+from bestby.engine.coverage import ALL_LEVELS, LEVELS, Chance, _keys, _model_chance, _teams
 from bestby.engine.freshness import freshness
 from bestby.engine.periods import Period
 from bestby.engine.policy import ClearancePolicy
@@ -169,7 +169,7 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
                 totals[k] += contrib[i]
 
     out = []
-    for key in sorted(index, key=lambda k: (LEVELS.index(k[0]), k[1])):
+    for key in sorted(index, key=lambda k: (ALL_LEVELS.index(k[0]), k[1])):
         if key[0] not in levels:
             continue
         row = info[key]

@@ -13,10 +13,10 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-__all__ = ["line_chart"]
+__all__ = ["interval_chart", "line_chart"]
 
 WIDTH, HEIGHT = 560, 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 16, 14, 34
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 16, 14, 40
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -81,5 +81,56 @@ def line_chart(xs: Sequence[float], ys: Sequence[float], *, title: str, x_label:
                    f'<line x1="{px(mx):.1f}" x2="{px(mx):.1f}" y1="{PAD_TOP}" y2="{PAD_TOP + ih}"/>'
                    f'<circle cx="{px(mx):.1f}" cy="{py(my):.1f}" r="5"/>'
                    f'<text x="{px(mx) + dx:.1f}" y="{py(my) - 8:.1f}" text-anchor="{anchor}">{text}</text></g>')
+    out.append("</svg>")
+    return mark_safe("".join(out))
+
+
+STANDALONE_STYLE = (
+    "<style>text{font:11px sans-serif;fill:#333}.grid{stroke:#ddd}.band{fill:#9ecae1;opacity:.7}"
+    ".forecast{fill:#08519c}.actual{fill:none;stroke:#d62728;stroke-width:2}.axis{font-weight:bold}</style>")
+
+
+def interval_chart(labels: Sequence[str], lows: Sequence[float], mids: Sequence[float], highs: Sequence[float],
+                   actuals: Sequence[float], *, title: str, y_label: str, standalone: bool = False) -> SafeString:
+    """Per category: a band from ``lows`` to ``highs`` (P10-P90), a dot at ``mids`` (the forecast) and a
+    ring at ``actuals`` (what happened). ``standalone`` adds the styles, for an .svg file on its own."""
+    n = len(labels)
+    if not n or not (len(lows) == len(mids) == len(highs) == len(actuals) == n):
+        raise ValueError("labels, lows, mids, highs and actuals must be non-empty and of the same length")
+    width = max(WIDTH, PAD_LEFT + PAD_RIGHT + 72 * n)
+    y_max = 1.05 * max(max(highs), max(actuals), max(mids)) or 1.0  # headroom above the highest mark
+    iw, ih = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = iw / n
+
+    def py(y: float) -> float:
+        return PAD_TOP + ih * (1 - min(max(y / y_max, 0.0), 1.0))
+
+    out = [f'<svg class="chart interval" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+           f'xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
+    if standalone:
+        out.append(STANDALONE_STYLE)
+    step = _nice_step(y_max, 4)
+    y = 0.0
+    while y <= y_max + 1e-9:
+        tick = f"{y / 1e6:.1f}M" if y_max >= 1e6 else f"{y / 1e3:.0f}k" if y_max >= 1e4 else _fmt(y)
+        out.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}"/>'
+                   f'<text class="tick" x="{PAD_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{tick}</text>')
+        y += step
+    for i, label in enumerate(labels):
+        cx = PAD_LEFT + slot * (i + 0.5)
+        top, bottom = py(highs[i]), py(lows[i])
+        out.append(f'<g class="slot" data-label="{escape(label)}" data-low="{lows[i]:.2f}" data-mid="{mids[i]:.2f}" '
+                   f'data-high="{highs[i]:.2f}" data-actual="{actuals[i]:.2f}">'
+                   f'<rect class="band" x="{cx - slot * 0.3:.1f}" y="{top:.1f}" width="{slot * 0.6:.1f}" '
+                   f'height="{max(bottom - top, 1.0):.1f}"/>'
+                   f'<circle class="forecast" cx="{cx:.1f}" cy="{py(mids[i]):.1f}" r="4"/>'
+                   f'<circle class="actual" cx="{cx:.1f}" cy="{py(actuals[i]):.1f}" r="6"/>'
+                   f'<text class="tick" x="{cx:.1f}" y="{HEIGHT - PAD_BOTTOM + 12}" text-anchor="middle">'
+                   + "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 11}">{escape(part)}</tspan>'
+                             for k, part in enumerate(label.split(" ", 1))) + "</text></g>")
+    out.append(f'<text class="axis" x="12" y="{PAD_TOP + ih / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 12 {PAD_TOP + ih / 2:.1f})">{escape(y_label)}</text>')
+    out.append(f'<text class="axis" x="{PAD_LEFT + iw / 2:.1f}" y="{HEIGHT - 4}" text-anchor="middle">'
+               "band: P10 to P90 · dot: forecast · ring: actual</text>")
     out.append("</svg>")
     return mark_safe("".join(out))

@@ -1,0 +1,151 @@
+"""`bestby backtest`: replay the forecast on the store's past and score it against what was won (a thin adapter).
+
+Everything is :func:`bestby.engine.backtest.backtest` on ``store_source`` cut
+at each snapshot; this module reads the options, shows progress, prints the
+tables and writes the chart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from bestby.cli import DbOption, _progress, app, console, setup
+from bestby.cli_analytics import JsonOption, PolicyOption, resolve_policy
+from bestby.cli_coverage import _money
+
+
+def _weeks(value: str) -> tuple[int, ...]:
+    try:
+        weeks = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        weeks = ()
+    if not weeks or any(w < 0 or w > 52 for w in weeks):
+        raise typer.BadParameter(f"{value!r} is not a list of whole weeks from 0 to 52 (e.g. 0,4,8)",
+                                 param_hint="'--weeks-in'")
+    return weeks
+
+
+def _periods(first: str, last: str):
+    from bestby import config
+    from bestby.engine.periods import PeriodError, parse_period, periods_between
+
+    fm = config.load().fiscal_year_start
+    try:
+        a = parse_period(first, first_month=fm)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--from'") from None
+    try:
+        b = parse_period(last, first_month=fm)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--to'") from None
+    try:
+        return periods_between(a, b)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--to'") from None
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.1f}%"
+
+
+@app.command("backtest")
+def backtest_cmd(
+    first: Annotated[str, typer.Option("--from", help="The first period (FY2025-Q1, 2025-Q1, 2025-07...).")],
+    last: Annotated[str, typer.Option("--to", help="The last period, of the same kind.")],
+    weeks_in: Annotated[str, typer.Option("--weeks-in", help="Snapshots: weeks after each period starts.")]
+        = "0,4,8",
+    sims: Annotated[int, typer.Option("--sims", min=100, max=1_000_000, help="Simulated draws per forecast.")]
+        = 2_000,
+    seed: Annotated[int, typer.Option("--seed", help="The draws' seed.")] = 2026,
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Write an SVG chart of forecast, P10-P90 and "
+                                                                  "actual per snapshot.", show_default=False)] = None,
+    policy: PolicyOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Replay the forecast at each snapshot of each past period and compare it with what was won (read-only).
+
+    Per snapshot: forecast, P10-P90, actual, and the baselines (stage probabilities, expected-in-period x win
+    rate, raw expected-in-period). Overall: mean absolute percentage error, share of actuals inside P10-P90,
+    Brier score of per-deal chances, and a calibration table. JSON: {"snapshots", "summary", "calibration",
+    "skipped"}.
+    """
+    from datetime import UTC, datetime
+
+    weeks = _weeks(weeks_in)
+    periods = _periods(first, last)
+    if chart is not None and chart.suffix.lower() != ".svg":
+        raise typer.BadParameter(f"{str(chart)!r} does not end in .svg", param_hint="'--chart'")
+    setup(db)
+    chosen_policy = resolve_policy(policy)
+    from bestby.engine.backtest import METHODS, backtest
+    from bestby.pipeline.analytics import store_connection, store_source
+
+    con = store_connection()
+    total = len(periods) * len(weeks)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("snapshots", total=total)
+
+            def step(period, week):
+                progress.update(task, description=f"{period.label} +{week} weeks")
+                progress.advance(task)
+
+            result = backtest(lambda t: store_source(t, con=con), periods=periods, weeks_in=weeks,
+                              now=datetime.now(UTC), policy=chosen_policy, sims=sims, seed=seed, on_snapshot=step)
+    finally:
+        con.disconnect()
+    snaps = result["snapshots"]
+    if chart is not None and snaps:
+        from bestby.web.charts import interval_chart
+
+        chart.write_text(interval_chart([f"{s['period']} +{s['weeks_in']}w" for s in snaps],
+                                        [s["p10"] for s in snaps], [s["model"] for s in snaps],
+                                        [s["p90"] for s in snaps], [s["actual"] for s in snaps],
+                                        title="Forecast, P10-P90 and actual per snapshot", y_label="won amount",
+                                        standalone=True))
+    if as_json:
+        typer.echo(json.dumps({**result, "snapshots": [{**s, "as_of": s["as_of"].isoformat()} for s in snaps]}))
+        return
+    table = Table(title="Backtest: forecast at each snapshot against what was won", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
+    for col in ("snapshot", "forecast", "P10", "P90", "actual", "error", "raw"):
+        table.add_column(col, justify="left" if col == "snapshot" else "right", no_wrap=True)
+    for s in snaps:
+        error = None if not s["actual"] else 100 * (s["model"] - s["actual"]) / s["actual"]
+        mark = "*" if s["unmodelled_n"] else ""
+        table.add_row(f"{s['period']} +{s['weeks_in']}w", _money(s["model"]) + mark, _money(s["p10"]), _money(s["p90"]),
+                      _money(s["actual"]), "-" if error is None else f"{error:+.0f}%", _money(s["raw"]))
+    console.print(table)
+    if any(s["unmodelled_n"] for s in snaps):
+        console.print("* some open deals had no win model then (under 20 closed deals in their pipeline): they add "
+                      "nothing to the forecast.", highlight=False)
+    summary = Table(title="Scores (lower MAPE and Brier are better)", box=box.SIMPLE_HEAD, show_edge=False,
+                    pad_edge=False)
+    for col in ("method", "MAPE", "inside P10-P90", "Brier"):
+        summary.add_column(col, justify="left" if col == "method" else "right")
+    names = {"model": "bestby forecast", "stage": "stage probabilities", "win_rate": "in period x win rate",
+             "raw": "raw in period"}
+    for m in METHODS:
+        s = result["summary"][m]
+        summary.add_row(names[m], _pct(s["mape"]), _pct(100 * s["inside"]) if s.get("inside") is not None else "-",
+                        "-" if s["brier"] is None else f"{s['brier']:.3f}")
+    console.print(summary)
+    calib = Table(title="Calibration of the per-deal chances", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("chance", "deals", "mean chance", "won"):
+        calib.add_column(col, justify="right")
+    for b in result["calibration"]:
+        if b["n"]:
+            calib.add_row(f"{b['low']:.0%}-{b['high']:.0%}", f"{b['n']:,}", f"{b['mean_p']:.1%}", f"{b['won']:.1%}")
+    console.print(calib)
+    for s in result["skipped"]:
+        console.print(f"skipped {s['period']}{' +%sw' % s['weeks_in'] if 'weeks_in' in s else ''}: {s['why']}",
+                      highlight=False)
+    if chart is not None:
+        console.print(f"Chart written to {chart}" if snaps else "No snapshot: no chart written.", highlight=False)
