@@ -90,3 +90,23 @@ def test_forecast_from_the_store_equals_the_folder(tmp_path):
     assert table.exit_code == 0 and "P90" in table.output and "largest contributions" in table.output
     bad = runner.invoke(app, ["forecast", "--sims", "5"])
     assert bad.exit_code == 2 and "--sims" in bad.output
+
+
+def test_funnel_from_the_store_equals_the_folder(tmp_path):
+    from datetime import timedelta
+
+    from bestby.engine.funnel import funnel
+
+    write_synth(tmp_path, deals=300, seed=23)
+    import_canonical(tmp_path)
+    as_of = datetime(2025, 11, 15, tzinfo=UTC)
+    for by in (None, "owner", "team"):
+        args = ["funnel", "--as-of", "2025-11-15", "--window", "200", "--json"] + (["--by", by] if by else [])
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        want = funnel(folder_tables(tmp_path, as_of=as_of), as_of=as_of, since=as_of - timedelta(days=200), by=by)
+        assert json.loads(result.output) == json.loads(json.dumps(want)) and want
+    table = runner.invoke(app, ["funnel", "--as-of", "2025-11-15"])
+    assert table.exit_code == 0 and "to next" in table.output and "Qualify → 1st meeting" in table.output
+    bad = runner.invoke(app, ["funnel", "--by", "region"])
+    assert bad.exit_code == 2 and "--by" in bad.output

@@ -169,3 +169,43 @@ def forecast_cmd(
             top.add_row(d["deal_id"], d["owner_id"] or "-", _money(d["amount"]),
                         "-" if d["p"] is None else f"{d['p']:.0%}", _money(d["contribution"]))
         console.print(top)
+
+
+@app.command("funnel")
+def funnel_cmd(
+    as_of: AsOfOption = None,
+    window: Annotated[int, typer.Option("--window", min=1, max=3650,
+                                        help="Days before --as-of in which deals entered each stage.")] = 180,
+    by: Annotated[Optional[str], typer.Option("--by", help="owner or team (default: the pipeline only).",
+                                              show_default=False)] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Conversion from each stage to the next and to won, for deals that entered the stage in a window (read-only).
+
+    to next = got past the stage / (got past it + lost in it): deals still in the stage are not counted as
+    failures. to won = won / closed. JSON: a list of {pipeline, segment, stage, next_stage, entered, advanced,
+    lost_here, still_here, to_next, won, closed, to_won}.
+    """
+    from datetime import timedelta
+
+    when = _parse_as_of(as_of)
+    if by not in (None, "owner", "team"):
+        raise typer.BadParameter(f"{by!r} is not owner or team", param_hint="'--by'")
+    setup(db)
+    from bestby.engine.funnel import funnel
+    from bestby.pipeline.analytics import store_source
+
+    rows = funnel(store_source(when), as_of=when, since=when - timedelta(days=window), by=by)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(title=f"Funnel: deals that entered each stage in the {window} days to {when:%Y-%m-%d}",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("pipeline", "who", "stage", "entered", "to next", "still in", "to won"):
+        table.add_column(col, justify="left" if col in ("pipeline", "who", "stage") else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r["pipeline"], r["segment"] or "all", f"{r['stage']} → {r['next_stage']}", f"{r['entered']:,}",
+                      "-" if r["to_next"] is None else f"{r['to_next']:.0%}", f"{r['still_here']:,}",
+                      "-" if r["to_won"] is None else f"{r['to_won']:.0%}")
+    console.print(table)
