@@ -110,3 +110,28 @@ def test_funnel_from_the_store_equals_the_folder(tmp_path):
     assert table.exit_code == 0 and "to next" in table.output and "Qualify → 1st meeting" in table.output
     bad = runner.invoke(app, ["funnel", "--by", "region"])
     assert bad.exit_code == 2 and "--by" in bad.output
+
+
+def test_reverse_funnel_from_the_store_equals_the_folder(tmp_path):
+    from bestby.engine.reverse_funnel import reverse_funnel
+
+    write_synth(tmp_path, deals=300, seed=24)
+    import_canonical(tmp_path)
+    result = runner.invoke(app, ["reverse-funnel", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json"])
+    assert result.exit_code == 0, result.output
+    as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
+    with (tmp_path / "quotas.csv").open() as fh:
+        quotas = [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
+                   Decimal(r["amount"])) for r in csv.DictReader(fh)]
+    want = reverse_funnel(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period,
+                          goals=goals_by_owner(quotas, period))
+    got = json.loads(result.output)
+    assert [(r["level"], r["key"]) for r in got] == [(r["level"], r["key"]) for r in want] and want
+    for g, w in zip(got, want):
+        for field, value in w.items():
+            if isinstance(value, float):
+                assert g[field] == pytest.approx(value, rel=1e-6, abs=1e-6), (w["key"], field)
+            else:
+                assert g[field] == value, (w["key"], field)
+    bad = runner.invoke(app, ["reverse-funnel", "--by", "pipeline"])
+    assert bad.exit_code == 2 and "--by" in bad.output

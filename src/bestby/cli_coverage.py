@@ -209,3 +209,59 @@ def funnel_cmd(
                       "-" if r["to_next"] is None else f"{r['to_next']:.0%}", f"{r['still_here']:,}",
                       "-" if r["to_won"] is None else f"{r['to_won']:.0%}")
     console.print(table)
+
+
+@app.command("reverse-funnel")
+def reverse_funnel_cmd(
+    period: PeriodOption = None,
+    as_of: AsOfOption = None,
+    by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team.")] = "owner,team",
+    lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of history for the rates.")] = 365,
+    policy: PolicyOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """New deals and first meetings a week that the rest of each goal needs, against what is done now (read-only).
+
+    gap = goal still to reach - what the open deals are expected to win before the period ends; a new deal
+    (first meeting) closes won in time with the key's own rate, measured on the past year at the key's own
+    cycle time. JSON: a list of {level, key, period, goal, to_go, weighted, gap, days_left, p_new, p_meeting,
+    won_amount, deals_needed, meetings_needed, deals_per_week, meetings_per_week, deals_per_week_now,
+    meetings_per_week_now}.
+    """
+    when = _parse_as_of(as_of)
+    levels = _levels(by)
+    if "pipeline" in levels:
+        raise typer.BadParameter("pipelines have no goals; use owner and/or team", param_hint="'--by'")
+    chosen = _period(period, when)
+    setup(db)
+    chosen_policy = resolve_policy(policy)
+    from bestby.engine.goals import goals_by_owner
+    from bestby.engine.reverse_funnel import reverse_funnel
+    from bestby.goals.models import Quota
+    from bestby.pipeline.analytics import store_source
+
+    quota_rows = list(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"))
+    with console.status(f"Working back from the goals of {chosen.label}…"):
+        rows = reverse_funnel(store_source(when), as_of=when, period=chosen, goals=goals_by_owner(quota_rows, chosen),
+                              policy=chosen_policy, lookback_days=lookback, levels=levels)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    weeks = rows[0]["days_left"] / 7 if rows else 0
+    table = Table(title=f"Reverse funnel for {chosen.label}: {weeks:.1f} weeks left at {when:%Y-%m-%d}",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("who", no_wrap=True)
+    for col in ("gap", "deals/wk needed", "now", "1st mtgs/wk needed", "now"):
+        table.add_column(col, justify="right", no_wrap=True)
+
+    def rate(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    for r in rows:
+        table.add_row(f"{r['level']} {r['key']}", _money(r["gap"]), rate(r["deals_per_week"]),
+                      rate(r["deals_per_week_now"]), rate(r["meetings_per_week"]), rate(r["meetings_per_week_now"]))
+    console.print(table)
+    console.print("gap: what the open deals are not expected to bring before the period ends; '-': no deal of this "
+                  "key has closed won that fast in the past year, so no number of new deals closes the gap in time.",
+                  highlight=False)
