@@ -29,6 +29,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 runner = CliRunner()
 
 
+def _quotas(folder) -> list[tuple]:
+    """The folder's quota rows, read with the csv module (not the importer)."""
+    with (folder / "quotas.csv").open() as fh:
+        return [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
+                 Decimal(r["amount"])) for r in csv.DictReader(fh)]
+
+
 def test_coverage_from_the_store_equals_the_folder(tmp_path):
     write_synth(tmp_path, deals=500, seed=21)
     import_canonical(tmp_path)
@@ -37,9 +44,7 @@ def test_coverage_from_the_store_equals_the_folder(tmp_path):
     got = {(r["level"], r["key"]): r for r in json.loads(result.output)}
 
     as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
-    with (tmp_path / "quotas.csv").open() as fh:
-        quotas = [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
-                   Decimal(r["amount"])) for r in csv.DictReader(fh)]
+    quotas = _quotas(tmp_path)
     want = {(r["level"], r["key"]): r for r in coverage(folder_tables(tmp_path, as_of=as_of), as_of=as_of,
                                                         period=period, goals=goals_by_owner(quotas, period))}
     assert got.keys() == want.keys() and {k[0] for k in got} == {"owner", "team", "pipeline"}
@@ -120,9 +125,7 @@ def test_reverse_funnel_from_the_store_equals_the_folder(tmp_path):
     result = runner.invoke(app, ["reverse-funnel", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json"])
     assert result.exit_code == 0, result.output
     as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
-    with (tmp_path / "quotas.csv").open() as fh:
-        quotas = [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
-                   Decimal(r["amount"])) for r in csv.DictReader(fh)]
+    quotas = _quotas(tmp_path)
     want = reverse_funnel(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period,
                           goals=goals_by_owner(quotas, period))
     got = json.loads(result.output)

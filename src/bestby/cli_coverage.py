@@ -64,6 +64,14 @@ def _period(text: Optional[str], when):
         raise typer.BadParameter(str(exc), param_hint="'--period'") from None
 
 
+def _goals(period) -> dict:
+    """Every owner's and team's goal for ``period`` from the store's quota rows (after ``setup``)."""
+    from bestby.engine.goals import goals_by_owner
+    from bestby.goals.models import Quota
+
+    return goals_by_owner(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"), period)
+
+
 PeriodOption = Annotated[Optional[str], typer.Option(
     "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of --as-of.",
     show_default=False)]
@@ -92,13 +100,10 @@ def coverage_cmd(
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.engine.coverage import coverage
-    from bestby.engine.goals import goals_by_owner
-    from bestby.goals.models import Quota
     from bestby.pipeline.analytics import store_source
 
-    quota_rows = list(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"))
     with console.status(f"Computing coverage of {chosen.label} at {when:%Y-%m-%d %H:%M} UTC…"):
-        rows = coverage(store_source(when), as_of=when, period=chosen, goals=goals_by_owner(quota_rows, chosen),
+        rows = coverage(store_source(when), as_of=when, period=chosen, goals=_goals(chosen),
                         policy=chosen_policy, lookback_days=lookback, levels=levels)
     if as_json:
         typer.echo(json.dumps([{**r, "as_of": r["as_of"].isoformat()} for r in rows]))
@@ -236,14 +241,11 @@ def reverse_funnel_cmd(
     chosen = _period(period, when)
     setup(db)
     chosen_policy = resolve_policy(policy)
-    from bestby.engine.goals import goals_by_owner
     from bestby.engine.reverse_funnel import reverse_funnel
-    from bestby.goals.models import Quota
     from bestby.pipeline.analytics import store_source
 
-    quota_rows = list(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"))
     with console.status(f"Working back from the goals of {chosen.label}…"):
-        rows = reverse_funnel(store_source(when), as_of=when, period=chosen, goals=goals_by_owner(quota_rows, chosen),
+        rows = reverse_funnel(store_source(when), as_of=when, period=chosen, goals=_goals(chosen),
                               policy=chosen_policy, lookback_days=lookback, levels=levels)
     if as_json:
         typer.echo(json.dumps(rows))

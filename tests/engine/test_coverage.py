@@ -17,16 +17,11 @@ import pytest
 from bestby.engine.coverage import coverage
 from bestby.engine.periods import parse_period
 from bestby.engine.sources import folder_tables
+from tests.engine.csvfiles import write_csv
 
 AS_OF = datetime(2024, 8, 15, tzinfo=UTC)
 PERIOD = parse_period("2024-Q3")  # July to September 2024, calendar fiscal year
 
-
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
 
 
 @pytest.fixture
@@ -37,11 +32,11 @@ def tables(tmp_path):
     closed += [[f"VL{i}", "p", "u2", "100", "2024-01-01", "Lost", "lost", "2024-02-10"] for i in range(3)]
     closed += [["OLD", "p", "u1", "10000", "2023-01-01", "Won", "won", "2023-06-01"],  # before the lookback
                ["LATE", "p", "u1", "7777", "2024-07-01", "Won", "won", "2024-09-01"]]  # won after as_of: open then
-    _write(tmp_path / "deals.csv",
+    write_csv(tmp_path / "deals.csv",
            ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status", "closed_at"], closed)
-    _write(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
+    write_csv(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
            [["p", "Qualify", 1, "open"], ["p", "Won", 2, "won"], ["p", "Lost", 3, "lost"]])
-    _write(tmp_path / "users.csv", ["user_id", "name", "team"],
+    write_csv(tmp_path / "users.csv", ["user_id", "name", "team"],
            [["u1", "Ana", "North"], ["u2", "Ben", "North"], ["u3", "Cy", ""]])
     return folder_tables(tmp_path, as_of=AS_OF)
 

@@ -7,7 +7,6 @@ engine's as-of cut.
 
 from __future__ import annotations
 
-import csv
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -17,16 +16,11 @@ import pytest
 from bestby.engine.forecast import forecast
 from bestby.engine.periods import parse_period
 from bestby.engine.sources import folder_tables
+from tests.engine.csvfiles import write_csv
 
 AS_OF = datetime(2024, 9, 21, tzinfo=UTC)  # 10 days before 2024-Q3 ends (2024-10-01)
 PERIOD = parse_period("2024-Q3")
 
-
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
 
 
 def _day(days_before: float) -> str:
@@ -34,11 +28,11 @@ def _day(days_before: float) -> str:
 
 
 def _tables(tmp_path, won):
-    _write(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
+    write_csv(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
                                     "closed_at"], won)
-    _write(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
+    write_csv(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
            [["p", "Qualify", 1, "open"], ["p", "Won", 2, "won"], ["p", "Lost", 3, "lost"]])
-    _write(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "T"], ["u2", "Ben", "T"]])
+    write_csv(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "T"], ["u2", "Ben", "T"]])
     return folder_tables(tmp_path, as_of=AS_OF)
 
 

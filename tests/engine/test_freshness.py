@@ -6,7 +6,6 @@ midnight UTC, so every duration below is a whole number of days.
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from bestby.engine.freshness import classify, clearance_list, freshness, stalene
 from bestby.engine.policy import ClearancePolicy
 from bestby.engine.shelf_life import shelf_life
 from bestby.engine.sources import folder_tables
+from tests.engine.csvfiles import write_csv  # noqa: F401 - also imported from here by other tests
 
 AS_OF = datetime(2024, 6, 30, tzinfo=UTC)
-
-
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
 
 
 STAGES = [["Qualify", 1, "open"], ["1st meeting", 2, "open"], ["Proof", 3, "open"], ["2nd meeting", 4, "open"],

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 
 import pytest
 
 from bestby.engine.funnel import funnel
 from bestby.engine.sources import folder_tables
+from tests.engine.csvfiles import write_csv
 
 AS_OF = datetime(2024, 6, 30, tzinfo=UTC)
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-
 
 @pytest.fixture
 def tables(tmp_path):
-    _write(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
+    write_csv(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
            [["p", "Qualify", 1, "open"], ["p", "1st meeting", 2, "open"], ["p", "2nd meeting", 3, "open"],
             ["p", "Won", 4, "won"], ["p", "Lost", 5, "lost"]])
     # deal, owner, stage, status, closed_at
-    _write(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
+    write_csv(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
                                     "closed_at"], [
         ["A", "p", "u1", "1", "2024-01-05", "Won", "won", "2024-03-01"],
         ["B", "p", "u1", "1", "2024-01-10", "Lost", "lost", "2024-03-15"],   # lost in 1st meeting
@@ -37,7 +31,7 @@ def tables(tmp_path):
         ["F", "p", "u2", "1", "2023-12-01", "1st meeting", "open", ""],      # entered Qualify before the window
         ["G", "p", "u1", "1", "2024-06-01", "Won", "won", "2024-07-20"],     # won after as_of: open in Qualify then
     ])
-    _write(tmp_path / "stage_events.csv", ["deal_id", "at", "to_stage"], [
+    write_csv(tmp_path / "stage_events.csv", ["deal_id", "at", "to_stage"], [
         ["A", "2024-01-05", "Qualify"], ["A", "2024-01-20", "1st meeting"], ["A", "2024-02-10", "2nd meeting"],
         ["A", "2024-03-01", "Won"],
         ["B", "2024-01-10", "Qualify"], ["B", "2024-02-01", "1st meeting"], ["B", "2024-03-15", "Lost"],
@@ -47,7 +41,7 @@ def tables(tmp_path):
         ["F", "2023-12-01", "Qualify"], ["F", "2024-01-15", "1st meeting"],
         ["G", "2024-06-01", "Qualify"], ["G", "2024-07-05", "1st meeting"], ["G", "2024-07-20", "Won"],
     ])
-    _write(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "N"], ["u2", "Ben", "S"]])
+    write_csv(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "N"], ["u2", "Ben", "S"]])
     return folder_tables(tmp_path, as_of=AS_OF)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 
 import pytest
@@ -10,24 +9,19 @@ import pytest
 from bestby.engine.periods import parse_period
 from bestby.engine.reverse_funnel import reverse_funnel
 from bestby.engine.sources import folder_tables
+from tests.engine.csvfiles import write_csv
 
 AS_OF = datetime(2024, 9, 3, tzinfo=UTC)  # 28 days (4 weeks) before 2024-Q3 ends
 PERIOD = parse_period("2024-Q3")
 
 
-def _write(path, header, rows):
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-
 
 @pytest.fixture
 def tables(tmp_path):
-    _write(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
+    write_csv(tmp_path / "stages.csv", ["pipeline", "stage", "position", "kind"],
            [["p", "Qualify", 1, "open"], ["p", "1st meeting", 2, "open"], ["p", "Won", 3, "won"],
             ["p", "Lost", 4, "lost"]])
-    _write(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
+    write_csv(tmp_path / "deals.csv", ["deal_id", "pipeline", "owner_id", "amount", "created_at", "stage", "status",
                                     "closed_at"], [
         ["N1", "p", "u1", "1000", "2024-01-10", "Won", "won", "2024-01-30"],   # won 20 days after creation
         ["N2", "p", "u1", "3000", "2024-02-01", "Won", "won", "2024-04-01"],   # 60 days: too slow for 28
@@ -36,14 +30,14 @@ def tables(tmp_path):
         ["N5", "p", "u1", "900", "2024-08-10", "1st meeting", "open", ""],     # recent too
         ["Z1", "p", "u1", "800", "2023-07-01", "Won", "won", "2023-07-10"],    # before the lookback
     ])
-    _write(tmp_path / "stage_events.csv", ["deal_id", "at", "to_stage"], [
+    write_csv(tmp_path / "stage_events.csv", ["deal_id", "at", "to_stage"], [
         ["N1", "2024-01-10", "Qualify"], ["N1", "2024-01-15", "1st meeting"], ["N1", "2024-01-30", "Won"],
         ["N2", "2024-02-01", "Qualify"], ["N2", "2024-02-15", "1st meeting"], ["N2", "2024-04-01", "Won"],
         ["N3", "2024-03-01", "Qualify"], ["N3", "2024-03-20", "Lost"],
         ["N4", "2024-08-20", "Qualify"],
         ["N5", "2024-08-10", "Qualify"], ["N5", "2024-08-20", "1st meeting"],
     ])
-    _write(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "T"], ["u2", "Ben", ""]])
+    write_csv(tmp_path / "users.csv", ["user_id", "name", "team"], [["u1", "Ana", "T"], ["u2", "Ben", ""]])
     return folder_tables(tmp_path, as_of=AS_OF)
 
 

@@ -41,9 +41,10 @@ Scores, per method over all snapshots:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
+from bestby.engine.coverage import midnight
 from bestby.engine.forecast import SEED, SIMS, forecast
 from bestby.engine.freshness import freshness
 from bestby.engine.periods import Period
@@ -56,10 +57,6 @@ __all__ = ["METHODS", "backtest", "stage_shares"]
 
 METHODS = ("model", "stage", "win_rate", "raw")
 WIN_RATE_DAYS = 365
-
-
-def _midnight(d) -> datetime:
-    return datetime.combine(d, datetime.min.time(), tzinfo=UTC)
 
 
 def stage_shares(stages: list[dict]) -> dict[tuple[str, str], float]:
@@ -83,7 +80,7 @@ def stage_shares(stages: list[dict]) -> dict[tuple[str, str], float]:
 
 def _won_in(tables, period: Period) -> dict[str, tuple[datetime, float]]:
     d = tables["deals"]
-    d = d.filter((d.status == "won") & (d.closed_at >= _midnight(period.start)) & (d.closed_at < _midnight(period.end)))
+    d = d.filter((d.status == "won") & (d.closed_at >= midnight(period.start)) & (d.closed_at < midnight(period.end)))
     return {r["deal_id"]: (as_utc(r["closed_at"]), float(r["amount"] or 0.0))
             for r in d.select("deal_id", "closed_at", "amount").to_pyarrow().to_pylist()}
 
@@ -107,14 +104,14 @@ def backtest(tables_at: Callable[[datetime], dict], *, periods: Iterable[Period]
     snapshots, skipped = [], []
     pairs: dict[str, list[tuple[float, int]]] = {m: [] for m in METHODS}
     for period in periods:
-        end = _midnight(period.end)
+        end = midnight(period.end)
         if end > now:
             skipped.append({"period": period.label, "why": "not ended yet: its actual is not known"})
             continue
         won_in = _won_in(tables_at(end), period)
         actual = sum(amount for _at, amount in won_in.values())
         for weeks in weeks_in:
-            as_of = _midnight(period.start) + timedelta(weeks=weeks)
+            as_of = midnight(period.start) + timedelta(weeks=weeks)
             if as_of >= end:
                 skipped.append({"period": period.label, "weeks_in": weeks, "why": "on or after the period's end"})
                 continue

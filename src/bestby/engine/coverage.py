@@ -75,6 +75,26 @@ def _model_chance(model: WinModel) -> Chance:
     return chance
 
 
+def midnight(d) -> datetime:
+    """A period boundary (a date) as the UTC instant it starts."""
+    return datetime.combine(d, datetime.min.time(), tzinfo=UTC)
+
+
+def open_deals_and_chances(tables, *, as_of: datetime, period: Period, policy, model, chance, rows):
+    """What coverage and the forecast share: the open deals' freshness rows, each deal's chance function,
+    and the horizon (days from ``as_of`` to the period's end, at least 0).
+
+    ``rows`` and ``chance`` from the caller are used as given; otherwise the
+    win model (fitted here unless ``model`` is given) supplies both.
+    """
+    if rows is None or chance is None:
+        model = model if model is not None else win_model(tables, as_of=as_of)
+    if rows is None:
+        rows = freshness(tables, as_of=as_of, policy=policy or ClearancePolicy(), win_probability=model)
+    horizon = max(0.0, (midnight(period.end) - as_of).total_seconds() / _DAY)
+    return rows, chance or _model_chance(model), horizon
+
+
 def _closed(tables, as_of: datetime, since: datetime) -> list[dict]:
     d = tables["deals"]
     d = d.filter(d.status.isin(["won", "lost"]) & (d.closed_at >= since) & (d.closed_at <= as_of))
@@ -110,13 +130,9 @@ def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[st
     freshness rows when the caller has them; ``chance`` replaces the win model.
     """
     as_of = as_utc(as_of)
-    if rows is None or chance is None:
-        model = model if model is not None else win_model(tables, as_of=as_of)
-    if rows is None:
-        rows = freshness(tables, as_of=as_of, policy=policy or ClearancePolicy(), win_probability=model)
-    chance = chance or _model_chance(model)
-    end = datetime.combine(period.end, datetime.min.time(), tzinfo=UTC)
-    horizon = max(0.0, (end - as_of).total_seconds() / _DAY)
+    rows, chance, horizon = open_deals_and_chances(tables, as_of=as_of, period=period, policy=policy, model=model,
+                                                   chance=chance, rows=rows)
+    end = midnight(period.end)
     teams = _teams(tables)
 
     acc: dict[tuple[str, str], dict] = {}
@@ -148,7 +164,7 @@ def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[st
                 b["weighted"] += amount * p
                 b["weighted_n"] += 1
 
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
+    start = midnight(period.start)
     for d in _closed(tables, as_of, min(start, as_of - timedelta(days=lookback_days))):
         amount = float(d["amount"] or 0.0)
         closed_at = as_utc(d["closed_at"])

@@ -41,18 +41,16 @@ forecast lists each deal's contribution" requirement; sorted by contribution.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Mapping
 
 import numpy as np
 
-from bestby.engine.coverage import ALL_LEVELS, LEVELS, Chance, _keys, _model_chance, _teams
-from bestby.engine.freshness import freshness
+from bestby.engine.coverage import ALL_LEVELS, LEVELS, Chance, _keys, _teams, midnight, open_deals_and_chances
 from bestby.engine.periods import Period
-from bestby.engine.policy import ClearancePolicy
 from bestby.engine.rules import Policies
 from bestby.engine.sources import as_utc
-from bestby.engine.win import WinModel, win_model
+from bestby.engine.win import WinModel
 
 __all__ = ["SEED", "SIMS", "forecast"]
 
@@ -105,14 +103,9 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
     as_of = as_utc(as_of)
     if sims < 1:
         raise ValueError(f"sims: {sims} is not a number of draws (1 or more)")
-    if rows is None or chance is None:
-        model = model if model is not None else win_model(tables, as_of=as_of)
-    if rows is None:
-        rows = freshness(tables, as_of=as_of, policy=policy or ClearancePolicy(), win_probability=model)
-    chance = chance or _model_chance(model)
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(period.end, datetime.min.time(), tzinfo=UTC)
-    horizon = max(0.0, (end - as_of).total_seconds() / _DAY)
+    rows, chance, horizon = open_deals_and_chances(tables, as_of=as_of, period=period, policy=policy, model=model,
+                                                   chance=chance, rows=rows)
+    start, end = midnight(period.start), midnight(period.end)
     teams = _teams(tables)
     rng = np.random.default_rng(seed)
 

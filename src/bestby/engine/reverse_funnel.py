@@ -34,10 +34,10 @@ fiscal period P, a moment ``as_of`` and each owner (and team) with a goal:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Mapping
 
-from bestby.engine.coverage import _teams, coverage
+from bestby.engine.coverage import _teams, coverage, midnight
 from bestby.engine.entries import stage_entries
 from bestby.engine.periods import Period
 from bestby.engine.policy import ClearancePolicy
@@ -60,8 +60,7 @@ def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapp
     if coverage_rows is None:
         coverage_rows = coverage(tables, as_of=as_of, period=period, goals=goals, policy=policy,
                                  lookback_days=lookback_days, levels=levels)
-    end = datetime.combine(period.end, datetime.min.time(), tzinfo=UTC)
-    h = max(0.0, (end - as_of).total_seconds() / _DAY)
+    h = max(0.0, (midnight(period.end) - as_of).total_seconds() / _DAY)
     horizon = timedelta(days=h)
     teams = _teams(tables)
 
