@@ -32,6 +32,7 @@ from datetime import datetime
 
 import ibis
 
+from bestby.engine.coverage import _teams
 from bestby.engine.entries import stage_entries
 from bestby.engine.sources import as_utc
 
@@ -68,10 +69,7 @@ def funnel(tables: dict[str, ibis.Table], *, as_of: datetime, since: datetime, b
     )
     rows = grouped.to_pyarrow().to_pylist()
     order = stages.filter(stages.kind == "open").select("pipeline", "stage", "position").to_pyarrow().to_pylist()
-    teams = {}
-    if by == "team" and "users" in tables:
-        teams = {r["user_id"]: r["team"] for r in tables["users"].select("user_id", "team").to_pyarrow().to_pylist()
-                 if r["team"]}
+    teams = _teams(tables) if by == "team" else {}
 
     acc: dict[tuple, dict] = {}
     for r in rows:

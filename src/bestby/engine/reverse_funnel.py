@@ -37,7 +37,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from bestby.engine.coverage import _teams, coverage, midnight
+from bestby.engine.coverage import _keys, _teams, coverage, midnight
 from bestby.engine.entries import stage_entries
 from bestby.engine.periods import Period
 from bestby.engine.policy import ClearancePolicy
@@ -72,13 +72,8 @@ def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapp
         e = entries.filter(entries.stage == meeting).select("deal_id", "first_at")
         meetings = {r["deal_id"]: as_utc(r["first_at"]) for r in e.to_pyarrow().to_pylist()}
 
-    def keys(owner):
-        out = []
-        if owner is not None:
-            out.append(("owner", owner))
-            if owner in teams:
-                out.append(("team", teams[owner]))
-        return out
+    def keys(owner):  # the owner and team keys a deal counts for (goals are per owner and team only)
+        return [k for k in _keys(owner, "", teams) if k[0] in ("owner", "team")]
 
     acc: dict[tuple[str, str], dict] = {}
 
