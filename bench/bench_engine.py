@@ -83,20 +83,33 @@ def store_home(deals: int, seed: int) -> Path:
         print(f"  store {deals:,} deals: cached in {home}", flush=True)
         return home
     data = synth_folder(deals, seed)
+    migrate_s, import_s = load_store(home, data)
+    (home / "IMPORTED").write_text(str(data))
+    print(f"  store {deals:,} deals: imported in {migrate_s + import_s:.1f} s into {home}", flush=True)
+    return home
+
+
+def run_bestby(args: list[str], env: dict) -> tuple[float, str]:
+    """Run a bestby command; exit the benchmark with its output if it fails. Returns (seconds, stdout)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([*BESTBY, *args], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"bestby {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return time.perf_counter() - t0, proc.stdout
+
+
+def load_store(home: Path, data: Path) -> tuple[float, float]:
+    """Make ``home`` a fresh BESTBY_HOME whose SQLite store holds ``data``'s engine files (symlinked Parquet,
+    migrated, imported); return the seconds of migrate and of import."""
     shutil.rmtree(home, ignore_errors=True)
     part = home / "data"
     part.mkdir(parents=True)
     for name in STORE_FILES:
         (part / f"{name}.parquet").symlink_to(data / f"{name}.parquet")
     env = store_env(home)
-    t0 = time.perf_counter()
-    for args in (["migrate"], ["import", "canonical", str(part), "--json"]):
-        proc = subprocess.run([*BESTBY, *args], env=env, capture_output=True, text=True)
-        if proc.returncode:
-            sys.exit(f"bestby {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    (home / "IMPORTED").write_text(str(data))
-    print(f"  store {deals:,} deals: imported in {time.perf_counter() - t0:.1f} s into {home}", flush=True)
-    return home
+    migrate_s, _ = run_bestby(["migrate"], env)
+    import_s, _ = run_bestby(["import", "canonical", str(part), "--json"], env)
+    return migrate_s, import_s
 
 
 def store_env(home: Path) -> dict:

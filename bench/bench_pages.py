@@ -37,7 +37,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -52,20 +51,13 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 # the cache, the console script, the store's files and the synth folder are bench_engine.py's (one cache for both)
-from bench_engine import BENCH_DIR, BESTBY, STORE_FILES, store_env, synth_folder, verdict  # noqa: E402
+from bench_engine import (  # noqa: E402
+    BENCH_DIR, BESTBY, load_store, run_bestby as bestby, store_env, synth_folder, verdict)
 
 PASSWORD = "bench-pages-Secret-42"
 TARGET_MS = 200.0
 OPEN_TARGET = 100_000
 MARKERS = {"/board/": "<h1>Pipeline board</h1>", "/clearance/": "<h1>Clearance review</h1>"}
-
-
-def bestby(args: list[str], env: dict) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([*BESTBY, *args], env=env, capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(f"bestby {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return time.perf_counter() - t0, proc.stdout
 
 
 # ---------------------------------------------------------------- data (cached)
@@ -77,15 +69,7 @@ def store_home(deals: int, seed: int, as_of: datetime, force_refresh: bool) -> P
         print(f"  store {deals:,} deals: cached in {home} (import took {(home / 'IMPORTED').read_text()} s)",
               flush=True)
     else:
-        data = synth_folder(deals, seed)
-        shutil.rmtree(home, ignore_errors=True)
-        part = home / "data"
-        part.mkdir(parents=True)
-        for name in STORE_FILES:
-            (part / f"{name}.parquet").symlink_to(data / f"{name}.parquet")
-        env = store_env(home)
-        migrate_s, _ = bestby(["migrate"], env)
-        import_s, _ = bestby(["import", "canonical", str(part), "--json"], env)
+        migrate_s, import_s = load_store(home, synth_folder(deals, seed))
         (home / "IMPORTED").write_text(f"{import_s:.1f}")
         print(f"  store {deals:,} deals: migrate {migrate_s:.1f} s, import {import_s:.1f} s into {home}", flush=True)
     marker = home / "REFRESHED"
