@@ -36,13 +36,22 @@ def test_backtest_from_the_store_equals_the_folder_and_draws_the_chart(tmp_path)
     want = backtest(lambda t: folder_tables(data, as_of=t),
                     periods=periods_between(parse_period("2025-Q2"), parse_period("2025-Q3")), weeks_in=(0, 6),
                     now=datetime.now(UTC), sims=300, seed=2026)
-    assert len(got["snapshots"]) == len(want["snapshots"]) == 4
-    for g, w in zip(got["snapshots"], want["snapshots"]):
-        for field in ("actual", "model", "p10", "p90", "stage", "win_rate", "raw", "won_so_far", "open_n"):
-            assert g[field] == pytest.approx(w[field], rel=1e-9, abs=1e-6), (g["period"], g["weeks_in"], field)
-    for method, scores in want["summary"].items():
-        for field, value in scores.items():
-            assert got["summary"][method][field] == (None if value is None else pytest.approx(value)), (method, field)
+    assert len(got["periods"]) == len(want["snapshots"]) == 4
+    for g, w in zip(got["periods"], want["snapshots"]):
+        pairs = {"actual": "actual", "forecast": "model", "p10": "p10", "p90": "p90", "won_so_far": "won_so_far",
+                 "open_n": "open_n"}
+        for field, theirs in pairs.items():
+            assert g[field] == pytest.approx(w[theirs], rel=1e-9, abs=1e-6), (g["period"], g["weeks_in"], field)
+        for m in ("stage", "win_rate", "raw"):
+            assert g["baselines"][m] == pytest.approx(w[m], rel=1e-9, abs=1e-6), (g["period"], m)
+        assert g["error"] == pytest.approx((w["model"] - w["actual"]) / w["actual"])
+    model = want["summary"]["model"]
+    assert got["summary"]["mape"] == pytest.approx(model["mape"])
+    assert got["summary"]["interval_coverage"] == pytest.approx(model["inside"])
+    assert got["summary"]["brier"] == pytest.approx(model["brier"])
+    for m in ("stage", "win_rate", "raw"):
+        assert got["baselines"][m] == {"mape": pytest.approx(want["summary"][m]["mape"]),
+                                       "brier": pytest.approx(want["summary"][m]["brier"])}
     svg = chart.read_text()
     actuals = [float(x) for x in re.findall(r'data-actual="([0-9.]+)"', svg)]
     assert actuals == pytest.approx([s["actual"] for s in want["snapshots"]], abs=0.01)

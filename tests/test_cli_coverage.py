@@ -39,22 +39,39 @@ def _quotas(folder) -> list[tuple]:
 def test_coverage_from_the_store_equals_the_folder(tmp_path):
     write_synth(tmp_path, deals=500, seed=21)
     import_canonical(tmp_path)
-    result = runner.invoke(app, ["coverage", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json"])
+    result = runner.invoke(app, ["coverage", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json",
+                                 "--by", "owner,team,pipeline"])
     assert result.exit_code == 0, result.output
-    got = {(r["level"], r["key"]): r for r in json.loads(result.output)}
+    doc = json.loads(result.output)
+    got = {(r["level"], r["key"]): r for r in doc["groups"]}
+    got[("all", "all")] = doc  # the top level is the whole workspace
 
     as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
     quotas = _quotas(tmp_path)
+    goals = goals_by_owner(quotas, period)
     want = {(r["level"], r["key"]): r for r in coverage(folder_tables(tmp_path, as_of=as_of), as_of=as_of,
-                                                        period=period, goals=goals_by_owner(quotas, period))}
-    assert got.keys() == want.keys() and {k[0] for k in got} == {"owner", "team", "pipeline"}
+                                                        period=period, goals=goals,
+                                                        levels=("owner", "team", "pipeline", "all"))}
+    assert got.keys() == want.keys() and {k[0] for k in got} == {"owner", "team", "pipeline", "all"}
+    assert (doc["period"], doc["start"], doc["end"], doc["as_of"]) == ("FY2025-Q4", "2025-10-01", "2025-12-31",
+                                                                       "2025-11-15T00:00:00+00:00")
+    # the workspace's goal: the team goals' sum (synth sets team goals), computed here from the csv rows
+    team_goals = sum(v for k, v in goals.items() if k.startswith("team:"))
+    assert team_goals and doc["goal"] == pytest.approx(float(team_goals))
+    # a folder's quotas file is read by the source too: no goals passed, the same goals
+    own = coverage(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period, levels=("owner", "team"))
+    assert {r["key"]: r["goal"] for r in own} == {k[1]: want[k]["goal"] for k in want if k[0] in ("owner", "team")}
     assert any(r["goal"] for r in got.values()) and any(r["win_rate"] for r in got.values())
     for key, w in want.items():
         g = got[key]
         for field in ("goal", "won", "to_go", "raw", "fresh", "weighted", "win_rate", "needed"):
             assert g[field] == (None if w[field] is None else pytest.approx(w[field], rel=1e-6, abs=1e-6)), \
                 (key, field)
-        assert (g["open_n"], g["closed_n"], g["period"]) == (w["open_n"], w["closed_n"], "FY2025-Q4")
+        assert (g["open_n"], g["closed_n"]) == (w["open_n"], w["closed_n"])
+    # without --by: the workspace alone, the same figures
+    alone = json.loads(runner.invoke(app, ["coverage", "--as-of", "2025-11-15", "--period", "2025-Q4",
+                                           "--json"]).output)
+    assert alone["groups"] == [] and alone["raw"] == doc["raw"] and alone["goal"] == doc["goal"]
 
 
 def test_table_and_bad_options(tmp_path):
@@ -77,19 +94,23 @@ def test_forecast_from_the_store_equals_the_folder(tmp_path):
     write_synth(tmp_path, deals=400, seed=22)
     import_canonical(tmp_path)
     result = runner.invoke(app, ["forecast", "--as-of", "2025-11-15", "--period", "2025-Q4", "--json",
-                                 "--sims", "2000"])
+                                 "--sims", "2000", "--by", "owner,team,pipeline"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
     as_of, period = datetime(2025, 11, 15, tzinfo=UTC), parse_period("2025-Q4")
-    want = forecast(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period, sims=2000, seed=2026)
-    rows = {(r["level"], r["key"]): r for r in got["rows"]}
+    want = forecast(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period, sims=2000, seed=2026,
+                    levels=("owner", "team", "pipeline", "all"))
+    rows = {(r["level"], r["key"]): r for r in got["groups"]}
+    rows[("all", "all")] = got
     assert rows.keys() == {(r["level"], r["key"]) for r in want["rows"]}
     for w in want["rows"]:
         g = rows[(w["level"], w["key"])]
-        for field in ("won", "open_expected", "new_rate", "new_expected", "expected", "p10", "p50", "p90"):
+        for field in ("won", "open_expected", "new_expected", "expected", "p10", "p50", "p90"):
             assert g[field] == pytest.approx(w[field], rel=1e-9, abs=1e-6), (w["key"], field)
         assert g["p10"] <= g["p50"] <= g["p90"]
     assert [d["deal_id"] for d in got["deals"]] == [d["deal_id"] for d in want["deals"]]
+    assert [d["probability"] for d in got["deals"]] == [d["p"] for d in want["deals"]]
+    assert {"period", "as_of", "expected", "p10", "p50", "p90", "groups", "deals"} <= got.keys()
     table = runner.invoke(app, ["forecast", "--as-of", "2025-11-15", "--by", "pipeline", "--deals", "3",
                                 "--sims", "500"])
     assert table.exit_code == 0 and "P90" in table.output and "largest contributions" in table.output

@@ -73,8 +73,9 @@ def backtest_cmd(
 
     Per snapshot: forecast, P10-P90, actual, and the baselines (stage probabilities, expected-in-period x win
     rate, raw expected-in-period). Overall: mean absolute percentage error, share of actuals inside P10-P90,
-    Brier score of per-deal chances, and a calibration table. JSON: {"snapshots", "summary", "calibration",
-    "skipped"}.
+    Brier score of per-deal chances, and a calibration table. JSON: {periods: [{period, weeks_in, as_of, forecast,
+    p10, p50, p90, actual, error, baselines: {stage, win_rate, raw}}], summary: {mape, interval_coverage, brier},
+    baselines: {stage|win_rate|raw: {mape, brier}}, calibration, skipped}.
     """
     from datetime import UTC, datetime
 
@@ -84,44 +85,34 @@ def backtest_cmd(
         raise typer.BadParameter(f"{str(chart)!r} does not end in .svg", param_hint="'--chart'")
     setup(db)
     chosen_policy = resolve_policy(policy)
-    from bestby.engine.backtest import METHODS, backtest
-    from bestby.pipeline.analytics import store_connection, store_source
+    from bestby.goals.reports import BASELINES, backtest_report
 
-    con = store_connection()
-    total = len(periods) * len(weeks)
-    try:
-        with _progress() as progress:
-            task = progress.add_task("snapshots", total=total)
+    with _progress() as progress:
+        task = progress.add_task("snapshots", total=len(periods) * len(weeks))
 
-            def step(period, week):
-                progress.update(task, description=f"{period.label} +{week} weeks")
-                progress.advance(task)
+        def step(period, week):
+            progress.update(task, description=f"{period.label} +{week} weeks")
+            progress.advance(task)
 
-            result = backtest(lambda t: store_source(t, con=con), periods=periods, weeks_in=weeks,
-                              now=datetime.now(UTC), policy=chosen_policy, sims=sims, seed=seed, on_snapshot=step)
-    finally:
-        con.disconnect()
-    snaps = result["snapshots"]
+        doc = backtest_report(periods=periods, weeks_in=weeks, now=datetime.now(UTC), policy=chosen_policy,
+                              sims=sims, seed=seed, on_snapshot=step)
+    snaps = doc["periods"]
     if chart is not None and snaps:
-        from bestby.web.charts import interval_chart
+        from bestby.web.charts import backtest_chart
 
-        chart.write_text(interval_chart([f"{s['period']} +{s['weeks_in']}w" for s in snaps],
-                                        [s["p10"] for s in snaps], [s["model"] for s in snaps],
-                                        [s["p90"] for s in snaps], [s["actual"] for s in snaps],
-                                        title="Forecast, P10-P90 and actual per snapshot", y_label="won amount",
-                                        standalone=True))
+        chart.write_text(backtest_chart(snaps, standalone=True))
     if as_json:
-        typer.echo(json.dumps({**result, "snapshots": [{**s, "as_of": s["as_of"].isoformat()} for s in snaps]}))
+        typer.echo(json.dumps(doc))
         return
     table = Table(title="Backtest: forecast at each snapshot against what was won", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False)
     for col in ("snapshot", "forecast", "P10", "P90", "actual", "error", "raw"):
         table.add_column(col, justify="left" if col == "snapshot" else "right", no_wrap=True)
     for s in snaps:
-        error = None if not s["actual"] else 100 * (s["model"] - s["actual"]) / s["actual"]
         mark = "*" if s["unmodelled_n"] else ""
-        table.add_row(f"{s['period']} +{s['weeks_in']}w", _money(s["model"]) + mark, _money(s["p10"]), _money(s["p90"]),
-                      _money(s["actual"]), "-" if error is None else f"{error:+.0f}%", _money(s["raw"]))
+        table.add_row(f"{s['period']} +{s['weeks_in']}w", _money(s["forecast"]) + mark, _money(s["p10"]),
+                      _money(s["p90"]), _money(s["actual"]), "-" if s["error"] is None else f"{100 * s['error']:+.0f}%",
+                      _money(s["baselines"]["raw"]))
     console.print(table)
     if any(s["unmodelled_n"] for s in snaps):
         console.print("* some open deals had no win model then (under 20 closed deals in their pipeline): they add "
@@ -130,21 +121,22 @@ def backtest_cmd(
                     pad_edge=False)
     for col in ("method", "MAPE", "inside P10-P90", "Brier"):
         summary.add_column(col, justify="left" if col == "method" else "right")
-    names = {"model": "bestby forecast", "stage": "stage probabilities", "win_rate": "in period x win rate",
-             "raw": "raw in period"}
-    for m in METHODS:
-        s = result["summary"][m]
-        summary.add_row(names[m], _pct(s["mape"]), _pct(100 * s["inside"]) if s.get("inside") is not None else "-",
-                        "-" if s["brier"] is None else f"{s['brier']:.3f}")
+    s = doc["summary"]
+    summary.add_row("bestby forecast", _pct(s["mape"]),
+                    "-" if s["interval_coverage"] is None else _pct(100 * s["interval_coverage"]),
+                    "-" if s["brier"] is None else f"{s['brier']:.3f}")
+    for m, name in BASELINES.items():
+        s = doc["baselines"][m]
+        summary.add_row(name, _pct(s["mape"]), "-", "-" if s["brier"] is None else f"{s['brier']:.3f}")
     console.print(summary)
     calib = Table(title="Calibration of the per-deal chances", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in ("chance", "deals", "mean chance", "won"):
         calib.add_column(col, justify="right")
-    for b in result["calibration"]:
+    for b in doc["calibration"]:
         if b["n"]:
             calib.add_row(f"{b['low']:.0%}-{b['high']:.0%}", f"{b['n']:,}", f"{b['mean_p']:.1%}", f"{b['won']:.1%}")
     console.print(calib)
-    for s in result["skipped"]:
+    for s in doc["skipped"]:
         console.print(f"skipped {s['period']}{' +%sw' % s['weeks_in'] if 'weeks_in' in s else ''}: {s['why']}",
                       highlight=False)
     if chart is not None:

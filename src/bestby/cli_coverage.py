@@ -17,15 +17,16 @@ from rich.table import Table
 
 from bestby.cli import DbOption, app, console, setup
 from bestby.cli_analytics import AsOfOption, JsonOption, PolicyOption, _parse_as_of, resolve_policy
+from bestby.goals.reports import LEVEL_NAMES
 
-LEVEL_NAMES = ("owner", "team", "pipeline")
-
-
-def _levels(value: str) -> tuple[str, ...]:
+def _levels(value: Optional[str], allowed=LEVEL_NAMES) -> tuple[str, ...]:
+    """``--by``: levels, comma-separated; None: the whole workspace only."""
+    if value is None:
+        return ()
     levels = tuple(v.strip() for v in value.split(",") if v.strip())
-    bad = [v for v in levels if v not in LEVEL_NAMES]
+    bad = [v for v in levels if v not in allowed]
     if bad or not levels:
-        raise typer.BadParameter(f"{(bad or [value])[0]!r} is not one of {', '.join(LEVEL_NAMES)} "
+        raise typer.BadParameter(f"{(bad or [value])[0]!r} is not one of {', '.join(allowed)} "
                                  "(several: comma-separated)", param_hint="'--by'")
     return levels
 
@@ -38,6 +39,10 @@ def _money(value) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _who(row: dict) -> str:
+    return "workspace" if row.get("level", "all") == "all" else f"{row['level']} {row['key']}"
+
+
 def coverage_table(rows: list[dict], title: str) -> Table:
     """Ratios side by side (the amounts behind them are in --json): what a manager compares."""
     table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -45,7 +50,7 @@ def coverage_table(rows: list[dict], title: str) -> Table:
     for col in ("goal", "to go", "raw", "fresh", "weighted", "needed", "win %"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
-        table.add_row(f"{r['level']} {r['key']}", _money(r["goal"]), _money(r["to_go"]), _times(r["raw_coverage"]),
+        table.add_row(_who(r), _money(r["goal"]), _money(r["to_go"]), _times(r["raw_coverage"]),
                       _times(r["fresh_coverage"]), _times(r["weighted_coverage"]), _times(r["needed"]),
                       "-" if r["win_rate"] is None else f"{r['win_rate']:.0%}")
     return table
@@ -53,63 +58,54 @@ def coverage_table(rows: list[dict], title: str) -> Table:
 
 def _period(text: Optional[str], when):
     """``--period`` on the fiscal calendar; default: the fiscal quarter holding ``when``."""
-    from bestby import config
-    from bestby.engine.periods import PeriodError, parse_period, period_of
+    from bestby.engine.periods import PeriodError
+    from bestby.goals.reports import fiscal_period
 
-    first_month = config.load().fiscal_year_start
     try:
-        return parse_period(text, first_month=first_month) if text else period_of(when, "quarter",
-                                                                                  first_month=first_month)
+        return fiscal_period(text, when)
     except PeriodError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--period'") from None
-
-
-def _goals(period) -> dict:
-    """Every owner's and team's goal for ``period`` from the store's quota rows (after ``setup``)."""
-    from bestby.engine.goals import goals_by_owner
-    from bestby.goals.models import Quota
-
-    return goals_by_owner(Quota.objects.values_list("owner_key", "period_start", "period_end", "amount"), period)
 
 
 PeriodOption = Annotated[Optional[str], typer.Option(
     "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of --as-of.",
     show_default=False)]
-ByOption = Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, pipeline.")]
+ByOption = Annotated[Optional[str], typer.Option(
+    "--by", help="Groups, comma-separated: owner, team, pipeline. Default: the whole workspace only.",
+    show_default=False)]
 
 
 @app.command("coverage")
 def coverage_cmd(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
-    by: ByOption = "owner,team,pipeline",
+    by: ByOption = None,
     lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of closed deals for the win rate.")] = 365,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Coverage of each goal: raw, fresh (without the clearance list) and weighted, with the win rate (read-only).
+    """Coverage of the goal: raw, fresh (without the clearance list) and weighted, with the win rate (read-only).
 
-    JSON: a list of rows {level, key, period, goal, won, to_go, raw, fresh, weighted, raw_coverage,
-    fresh_coverage, weighted_coverage, win_rate, needed, open_n, raw_n, fresh_n, weighted_n, unweighted_n,
-    closed_n}; amounts in the workspace currency, null where there is no goal, model or rate.
+    JSON: {period, start, end, as_of, goal, won, to_go, raw, fresh, weighted, needed, win_rate, raw_coverage,
+    fresh_coverage, weighted_coverage, open_n, raw_n, fresh_n, unweighted_n, closed_n, groups: [the same per
+    {level, key} of --by]} for the whole workspace; amounts in the workspace currency, null where there is no
+    goal, model or rate.
     """
     when = _parse_as_of(as_of)
     levels = _levels(by)
     chosen = _period(period, when)
     setup(db)
     chosen_policy = resolve_policy(policy)
-    from bestby.engine.coverage import coverage
-    from bestby.pipeline.analytics import store_source
+    from bestby.goals.reports import coverage_report
 
     with console.status(f"Computing coverage of {chosen.label} at {when:%Y-%m-%d %H:%M} UTC…"):
-        rows = coverage(store_source(when), as_of=when, period=chosen, goals=_goals(chosen),
-                        policy=chosen_policy, lookback_days=lookback, levels=levels)
+        doc = coverage_report(period=chosen, as_of=when, by=levels, policy=chosen_policy, lookback_days=lookback)
     if as_json:
-        typer.echo(json.dumps([{**r, "as_of": r["as_of"].isoformat()} for r in rows]))
+        typer.echo(json.dumps(doc))
         return
-    console.print(coverage_table(rows, f"Coverage of {chosen.label} ({chosen.start:%Y-%m-%d} to "
-                                       f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
+    console.print(coverage_table([doc, *doc["groups"]], f"Coverage of {chosen.label} ({chosen.start:%Y-%m-%d} to "
+                                                        f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
     console.print("raw: open deals expected to close in the period; fresh: without the clearance list; "
                   "weighted: each open deal x its chance to win before the period ends; "
                   "needed: 1 / win rate over the last "
@@ -122,7 +118,7 @@ def forecast_table(rows: list[dict], title: str) -> Table:
     for col in ("won so far", "expected", "P10", "P50", "P90"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in rows:  # the parts of "expected" (open deals, deals not created yet) are in --json
-        table.add_row(f"{r['level']} {r['key']}", _money(r["won"]), _money(r["expected"]), _money(r["p10"]),
+        table.add_row(_who(r), _money(r["won"]), _money(r["expected"]), _money(r["p10"]),
                       _money(r["p50"]), _money(r["p90"]))
     return table
 
@@ -131,7 +127,7 @@ def forecast_table(rows: list[dict], title: str) -> Table:
 def forecast_cmd(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
-    by: ByOption = "owner,team,pipeline",
+    by: ByOption = None,
     deals: Annotated[int, typer.Option("--deals", min=0, help="Deals listed by contribution (0: none).")] = 10,
     lookback: Annotated[int, typer.Option("--lookback", min=1,
                                           help="Days of history for the rate of deals not created yet.")] = 365,
@@ -141,38 +137,38 @@ def forecast_cmd(
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """The amount each key will have won in the period: expected, P10, P50, P90, and each deal's share (read-only).
+    """The amount the workspace (and each --by group) will have won in the period: expected, P10, P50, P90,
+    and each deal's share (read-only).
 
     expected = won so far + the open deals' amount x chance to win before the period ends + the deals not
     created yet (the key's own rate of deals created and won inside a window of that length). JSON:
-    {"rows": [{level, key, period, won, open_expected, new_rate, new_expected, expected, p10, p50, p90, open_n,
-    unmodelled_n}], "deals": [{deal_id, owner_id, team, pipeline, amount, p, contribution}]} (every open deal).
+    {period, start, end, as_of, won, open_expected, new_expected, expected, p10, p50, p90, open_n, unmodelled_n,
+    groups: [the same per {level, key} of --by], deals: [{deal_id, owner_id, team, pipeline, amount, probability,
+    contribution}]} (every open deal, largest contribution first).
     """
     when = _parse_as_of(as_of)
     levels = _levels(by)
     chosen = _period(period, when)
     setup(db)
     chosen_policy = resolve_policy(policy)
-    from bestby.engine.forecast import forecast
-    from bestby.pipeline.analytics import store_source
+    from bestby.goals.reports import forecast_report
 
     with console.status(f"Forecasting {chosen.label} at {when:%Y-%m-%d %H:%M} UTC ({sims:,} draws)…"):
-        result = forecast(store_source(when), as_of=when, period=chosen, policy=chosen_policy, levels=levels,
-                          lookback_days=lookback, sims=sims, seed=seed)
+        doc = forecast_report(period=chosen, as_of=when, by=levels, policy=chosen_policy, lookback_days=lookback,
+                              sims=sims, seed=seed)
     if as_json:
-        typer.echo(json.dumps({"rows": [{**r, "as_of": r["as_of"].isoformat()} for r in result["rows"]],
-                               "deals": result["deals"]}))
+        typer.echo(json.dumps(doc))
         return
-    console.print(forecast_table(result["rows"], f"Forecast of {chosen.label} ({chosen.start:%Y-%m-%d} to "
-                                                 f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
+    console.print(forecast_table([doc, *doc["groups"]], f"Forecast of {chosen.label} ({chosen.start:%Y-%m-%d} to "
+                                                        f"{chosen.last_day:%Y-%m-%d}) at {when:%Y-%m-%d %H:%M} UTC"))
     if deals:
-        top = Table(title=f"The {min(deals, len(result['deals']))} largest contributions", box=box.SIMPLE_HEAD,
+        top = Table(title=f"The {min(deals, len(doc['deals']))} largest contributions", box=box.SIMPLE_HEAD,
                     show_edge=False, pad_edge=False)
         for col in ("deal", "owner", "amount", "chance", "contribution"):
             top.add_column(col, justify="left" if col in ("deal", "owner") else "right", no_wrap=True)
-        for d in result["deals"][:deals]:
+        for d in doc["deals"][:deals]:
             top.add_row(d["deal_id"], d["owner_id"] or "-", _money(d["amount"]),
-                        "-" if d["p"] is None else f"{d['p']:.0%}", _money(d["contribution"]))
+                        "-" if d["probability"] is None else f"{d['probability']:.0%}", _money(d["contribution"]))
         console.print(top)
 
 
@@ -192,16 +188,13 @@ def funnel_cmd(
     failures. to won = won / closed. JSON: a list of {pipeline, segment, stage, next_stage, entered, advanced,
     lost_here, still_here, to_next, won, closed, to_won}.
     """
-    from datetime import timedelta
-
     when = _parse_as_of(as_of)
     if by not in (None, "owner", "team"):
         raise typer.BadParameter(f"{by!r} is not owner or team", param_hint="'--by'")
     setup(db)
-    from bestby.engine.funnel import funnel
-    from bestby.pipeline.analytics import store_source
+    from bestby.goals.reports import funnel_report
 
-    rows = funnel(store_source(when), as_of=when, since=when - timedelta(days=window), by=by)
+    rows = funnel_report(as_of=when, window_days=window, by=by)
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -220,7 +213,8 @@ def funnel_cmd(
 def reverse_funnel_cmd(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
-    by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team.")] = "owner,team",
+    by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, all (the workspace).")]
+        = "owner,team",
     lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of history for the rates.")] = 365,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
@@ -235,18 +229,17 @@ def reverse_funnel_cmd(
     meetings_per_week_now}.
     """
     when = _parse_as_of(as_of)
-    levels = _levels(by)
-    if "pipeline" in levels:
-        raise typer.BadParameter("pipelines have no goals; use owner and/or team", param_hint="'--by'")
+    if "pipeline" in (v.strip() for v in by.split(",")):
+        raise typer.BadParameter("pipelines have no goals; use owner, team and/or all", param_hint="'--by'")
+    levels = _levels(by, ("owner", "team", "all"))
     chosen = _period(period, when)
     setup(db)
     chosen_policy = resolve_policy(policy)
-    from bestby.engine.reverse_funnel import reverse_funnel
-    from bestby.pipeline.analytics import store_source
+    from bestby.goals.reports import reverse_funnel_report
 
     with console.status(f"Working back from the goals of {chosen.label}…"):
-        rows = reverse_funnel(store_source(when), as_of=when, period=chosen, goals=_goals(chosen),
-                              policy=chosen_policy, lookback_days=lookback, levels=levels)
+        rows = reverse_funnel_report(period=chosen, as_of=when, by=levels, policy=chosen_policy,
+                                     lookback_days=lookback)
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -261,7 +254,7 @@ def reverse_funnel_cmd(
         return "-" if v is None else f"{v:.1f}"
 
     for r in rows:
-        table.add_row(f"{r['level']} {r['key']}", _money(r["gap"]), rate(r["deals_per_week"]),
+        table.add_row(_who(r), _money(r["gap"]), rate(r["deals_per_week"]),
                       rate(r["deals_per_week_now"]), rate(r["meetings_per_week"]), rate(r["meetings_per_week_now"]))
     console.print(table)
     console.print("gap: what the open deals are not expected to bring before the period ends; '-': no deal of this "

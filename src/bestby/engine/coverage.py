@@ -4,8 +4,12 @@ For a fiscal period P (:mod:`bestby.engine.periods`) and a moment ``as_of``,
 one row per level (``owner``, ``team``, ``pipeline``) and key:
 
 ``goal``
-    from quota rows (:mod:`bestby.engine.goals`): an owner's own rows, a
-    team's ``team:NAME`` rows; a pipeline has no goal (None).
+    from quota rows (:mod:`bestby.engine.goals`; the source's ``quotas``
+    unless the caller passes goals): an owner's own rows, a team's
+    ``team:NAME`` rows; a pipeline has no goal (None). The workspace (level
+    ``all``) has the sum of the team goals when any team has one, else the
+    sum of the owners' goals (teams often carry a goal above their sellers'
+    sum, so the team goals win; adding both would count the same sales twice).
 ``won``
     the amount of deals won with ``closed_at`` in P and not after ``as_of``:
     the part of the goal already reached.
@@ -56,7 +60,7 @@ from bestby.engine.rules import Policies
 from bestby.engine.sources import as_utc
 from bestby.engine.win import WinModel, win_model
 
-__all__ = ["ALL_LEVELS", "LEVELS", "MIN_CLOSED", "coverage"]
+__all__ = ["ALL_LEVELS", "LEVELS", "MIN_CLOSED", "coverage", "period_goals"]
 
 LEVELS = ("owner", "team", "pipeline")
 ALL_LEVELS = (*LEVELS, "all")  # "all": every deal, one row (the backtest's total)
@@ -119,17 +123,38 @@ def _keys(owner: str | None, pipeline: str, teams: Mapping[str, str]) -> list[tu
     return keys
 
 
-def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[str, Decimal],
+def period_goals(tables: dict, period: Period) -> dict[str, Decimal]:
+    """Every owner's and team's goal for ``period`` from the source's quota rows."""
+    from bestby.engine.goals import goals_by_owner, quota_rows
+
+    return goals_by_owner(quota_rows(tables), period)
+
+
+def _goal(goals: Mapping[str, Decimal], level: str, key: str) -> Decimal | None:
+    """A key's goal (see ``goal`` in the module docstring)."""
+    if level == "owner":
+        return goals.get(key)
+    if level == "team":
+        return goals.get(f"team:{key}")
+    if level == "all":
+        teams = [g for k, g in goals.items() if k.startswith("team:")]
+        owners = [g for k, g in goals.items() if not k.startswith("team:")]
+        return sum(teams) if teams else sum(owners) if owners else None
+    return None
+
+
+def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[str, Decimal] | None = None,
              policy: Policies | None = None, lookback_days: int = 365, levels=LEVELS,
              model: WinModel | None = None, chance: Chance | None = None,
              rows: list[dict] | None = None) -> list[dict]:
     """Coverage rows for ``period`` at ``as_of`` (see the module docstring), ordered by level then key.
 
     ``goals`` maps owner ids and ``team:NAME`` keys to the period's goal
-    (:func:`bestby.engine.goals.goals_by_owner`). ``rows`` are the open deals'
+    (:func:`bestby.engine.goals.goals_by_owner`); None reads the source's quota rows. ``rows`` are the open deals'
     freshness rows when the caller has them; ``chance`` replaces the win model.
     """
     as_of = as_utc(as_of)
+    goals = period_goals(tables, period) if goals is None else goals
     rows, chance, horizon = open_deals_and_chances(tables, as_of=as_of, period=period, policy=policy, model=model,
                                                    chance=chance, rows=rows)
     end = midnight(period.end)
@@ -182,8 +207,7 @@ def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[st
     for (level, key), b in sorted(acc.items(), key=lambda kv: (ALL_LEVELS.index(kv[0][0]), kv[0][1])):
         if level not in levels:
             continue
-        goal_key = key if level == "owner" else f"team:{key}" if level == "team" else None
-        goal = goals.get(goal_key) if goal_key is not None else None
+        goal = _goal(goals, level, key)
         goal_f = None if goal is None else float(goal)
         to_go = None if goal_f is None else max(goal_f - b["won"], 0.0)
         weighted = b["weighted"] if b["weighted_n"] or not b["unweighted_n"] else None

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from bestby.engine.periods import Period
 
-__all__ = ["QuotaRow", "goal", "goals_by_owner"]
+__all__ = ["QuotaRow", "goal", "goals_by_owner", "quota_rows"]
 
 QuotaRow = tuple[str, date, date, Decimal]  # owner key, first day, last day (included), amount
 _CENT = Decimal("0.01")
@@ -58,4 +58,15 @@ def goals_by_owner(rows: Iterable[QuotaRow], period: Period) -> dict[str, Decima
         g = goal(rows, period, owner)
         if g is not None:
             out[owner] = g
+    return out
+
+
+def quota_rows(tables: dict) -> list[QuotaRow]:
+    """The quota rows of a source (``tables["quotas"]``: a folder's quotas file or the store's table); [] without."""
+    q = tables.get("quotas")
+    if q is None:
+        return []
+    out = []
+    for r in q.select("owner_id", "period_start", "period_end", "amount").to_pyarrow().to_pylist():
+        out.append((r["owner_id"], r["period_start"], r["period_end"], Decimal(str(r["amount"]))))
     return out

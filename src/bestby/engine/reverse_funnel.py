@@ -50,7 +50,7 @@ RECENT_DAYS = 28
 _DAY = 86_400.0
 
 
-def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapping, policy: Policies | None = None,
+def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapping | None = None, policy: Policies | None = None,
                    lookback_days: int = 365, levels=("owner", "team"), coverage_rows: list[dict] | None = None,
                    first_meeting_stage: str | None = None) -> list[dict]:
     """Reverse-funnel rows per key with a goal (see the module docstring)."""
@@ -72,8 +72,8 @@ def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapp
         e = entries.filter(entries.stage == meeting).select("deal_id", "first_at")
         meetings = {r["deal_id"]: as_utc(r["first_at"]) for r in e.to_pyarrow().to_pylist()}
 
-    def keys(owner):  # the owner and team keys a deal counts for (goals are per owner and team only)
-        return [k for k in _keys(owner, "", teams) if k[0] in ("owner", "team")]
+    def keys(owner):  # the owner, team and workspace keys a deal counts for (pipelines have no goals)
+        return [k for k in _keys(owner, "", teams) if k[0] in ("owner", "team", "all")]
 
     acc: dict[tuple[str, str], dict] = {}
 
@@ -108,7 +108,7 @@ def reverse_funnel(tables: dict, *, as_of: datetime, period: Period, goals: Mapp
     weeks_left = max(1.0, h / 7.0)
     out = []
     for c in coverage_rows:
-        if c["level"] not in levels or c["level"] not in ("owner", "team") or c["goal"] is None:
+        if c["level"] not in levels or c["level"] == "pipeline" or c["goal"] is None:
             continue
         b = acc.get((c["level"], c["key"]), bucket((c["level"], c["key"])))
         gap = max((c["to_go"] or 0.0) - (c["weighted"] or 0.0), 0.0)

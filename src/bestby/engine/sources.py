@@ -65,7 +65,7 @@ TS = dt.Timestamp(timezone="UTC")
 
 _TYPES = {"int": dt.int64, "decimal": dt.float64, "float": dt.float64, "ts": TS, "date": dt.date}
 _FILES = ("deals", "stages", "stage_events", "close_date_events", "touches")
-_UNCUT = ("users",)
+_UNCUT = ("users", "quotas")  # not history: read whole at any as_of
 
 
 def _dtype(column_type: str) -> dt.DataType:
@@ -185,8 +185,9 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
     touches = _read(con, paths["touches"], "touches") if paths["touches"] else None
     tables = tables_as_of(deals=all_deals, stages=stages, stage_events=all_events, close_date_events=cde,
                           touches=touches, as_of=as_of)
-    if paths["users"] is not None:
-        tables["users"] = _read(con, paths["users"], "users")
+    for name in _UNCUT:
+        if paths[name] is not None:
+            tables[name] = _read(con, paths[name], name)
     return tables
 
 

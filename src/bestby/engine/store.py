@@ -59,7 +59,7 @@ from bestby.format import SPECS
 __all__ = ["OPTIONAL", "REQUIRED", "store_tables"]
 
 REQUIRED = ("deals", "stages", "pipelines", "stage_events", "close_date_events", "touches", "users")
-OPTIONAL = ("accounts", "products", "leads", "contacts", "stage_event_voids")
+OPTIONAL = ("accounts", "products", "leads", "contacts", "stage_event_voids", "quotas")
 _OUT = ("deals", "stages", "stage_events", "close_date_events", "touches", "users")
 _TYPES = {"int": dt.int64, "decimal": dt.float64, "float": dt.float64, "ts": TS, "date": dt.date}
 _LOADED = itertools.count()
@@ -131,7 +131,12 @@ def _shape(con, names: dict[str, str], database: str | None = None) -> dict[str,
                      _manager=users.manager_id, team=users.team, territory=users.territory)
     u = _lookup(u, "_manager", users, "manager_id")
 
-    return {"deals": d, "stages": s, "stage_events": e, "close_date_events": c, "touches": t, "users": u}
+    shaped = {"deals": d, "stages": s, "stage_events": e, "close_date_events": c, "touches": t, "users": u}
+    if "quotas" in raw:  # goals are not history: never cut by as_of (a quota set later still is the goal)
+        q = raw["quotas"]
+        shaped["quotas"] = q.select(owner_id=q.owner_key, period_start=q.period_start, period_end=q.period_end,
+                                    amount=q.amount)
+    return shaped
 
 
 def _typed(t: ibis.Table, name: str) -> ibis.Table:
@@ -250,4 +255,6 @@ def store_tables(con: ibis.BaseBackend, names: dict[str, str], *, as_of: datetim
     cut = tables_as_of(deals=typed["deals"], stages=typed["stages"], stage_events=typed["stage_events"],
                        close_date_events=typed["close_date_events"], touches=typed["touches"], as_of=as_of)
     cut["users"] = typed["users"]
-    return {name: cut[name] for name in _OUT}
+    if "quotas" in typed:
+        cut["quotas"] = typed["quotas"]
+    return {name: cut[name] for name in (*_OUT, "quotas") if name in cut}

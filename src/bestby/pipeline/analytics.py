@@ -17,6 +17,7 @@ from bestby.activities.models import Lead, Touch
 from bestby.clearance.models import StageEventVoid
 from bestby.commerce.models import Product
 from bestby.engine.store import store_tables
+from bestby.goals.models import Quota
 from bestby.people.models import User
 from bestby.pipeline.models import CloseDateEvent, Deal, Pipeline, Stage, StageEvent
 
@@ -24,7 +25,7 @@ MODELS = {
     "deals": Deal, "stages": Stage, "pipelines": Pipeline, "stage_events": StageEvent,
     "close_date_events": CloseDateEvent, "touches": Touch, "users": User,
     "accounts": Account, "products": Product, "leads": Lead, "contacts": Contact,
-    "stage_event_voids": StageEventVoid,
+    "stage_event_voids": StageEventVoid, "quotas": Quota,
 }
 
 

@@ -134,3 +134,12 @@ def interval_chart(labels: Sequence[str], lows: Sequence[float], mids: Sequence[
                "band: P10 to P90 · dot: forecast · ring: actual</text>")
     out.append("</svg>")
     return mark_safe("".join(out))
+
+
+def backtest_chart(periods: Sequence[dict], *, standalone: bool = False) -> SafeString:
+    """The backtest document's snapshots (``periods`` of :func:`bestby.goals.reports.shape_backtest`) drawn
+    as forecast, P10-P90 and actual per snapshot: the one picture of the backtest, for the CLI's file and the page."""
+    return interval_chart([f"{s['period']} +{s['weeks_in']}w" for s in periods], [s["p10"] for s in periods],
+                          [s["forecast"] for s in periods], [s["p90"] for s in periods],
+                          [s["actual"] for s in periods], title="Forecast, P10-P90 and actual per snapshot",
+                          y_label="won amount", standalone=standalone)
