@@ -176,8 +176,9 @@ def test_synth_coverage_matches_the_reference(tmp_path):
         quota_rows = [(r["owner_id"], date.fromisoformat(r["period_start"]), date.fromisoformat(r["period_end"]),
                        Decimal(r["amount"])) for r in csv.DictReader(fh)]
     goals = goals_by_owner(quota_rows, period)
+    # the model's own chances (the freshness calibration scales them; tests/engine/test_calibration.py checks it)
     got = {r["key"]: r for r in coverage(folder_tables(tmp_path, as_of=as_of), as_of=as_of, period=period,
-                                         goals=goals, levels=("owner",))}
+                                         goals=goals, levels=("owner",), calibrated=False)}
     want = _reference_coverage(tmp_path, as_of, period, goals)
     assert set(got) == set(want) and len(got) >= 3
     assert any(w["win_rate"] is not None for w in want.values()) and any(w["raw"] for w in want.values())

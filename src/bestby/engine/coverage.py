@@ -26,7 +26,9 @@ one row per level (``owner``, ``team``, ``pipeline``) and key:
     deal of amount x P(win before P.end | open at as_of), from the engine's
     win model (:mod:`bestby.engine.win`) at the deal's stage and age. Every
     deal counts, because a deal expected later may still close in P, and one
-    expected in P may not: the chance says how likely. None when the pipeline
+    expected in P may not: the chance says how likely. The chance is scaled
+    by the deal's freshness state as the team's past says
+    (:mod:`bestby.engine.calibration`). None when the pipeline
     has too little history for a model (then ``weighted_n`` says how many
     deals had no chance).
 ``raw_coverage``, ``fresh_coverage``, ``weighted_coverage``
@@ -84,19 +86,37 @@ def midnight(d) -> datetime:
     return datetime.combine(d, datetime.min.time(), tzinfo=UTC)
 
 
-def open_deals_and_chances(tables, *, as_of: datetime, period: Period, policy, model, chance, rows):
-    """What coverage and the forecast share: the open deals' freshness rows, each deal's chance function,
-    and the horizon (days from ``as_of`` to the period's end, at least 0).
+def open_deals_and_chances(tables, *, as_of: datetime, period: Period, policy, model, chance, rows,
+                           calibrated: bool = True):
+    """What coverage and the forecast share: the open deals' freshness rows, each deal's chance function
+    (uncalibrated), the horizon (days from ``as_of`` to the period's end, at least 0), and the freshness
+    calibration (:mod:`bestby.engine.calibration`) or None.
 
-    ``rows`` and ``chance`` from the caller are used as given; otherwise the
-    win model (fitted here unless ``model`` is given) supplies both.
+    ``rows`` and ``chance`` from the caller are used as given (a caller's own
+    chance is never calibrated: it is taken to be what the caller means);
+    otherwise the win model (fitted here unless ``model`` is given) supplies
+    both, and with ``calibrated`` the chances are scaled per freshness state by
+    the ratios learned from the team's own past.
     """
     if rows is None or chance is None:
         model = model if model is not None else win_model(tables, as_of=as_of)
+    policy = policy or ClearancePolicy()
     if rows is None:
-        rows = freshness(tables, as_of=as_of, policy=policy or ClearancePolicy(), win_probability=model)
+        rows = freshness(tables, as_of=as_of, policy=policy, win_probability=model)
     horizon = max(0.0, (midnight(period.end) - as_of).total_seconds() / _DAY)
-    return rows, chance or _model_chance(model), horizon
+    calibration = None
+    if chance is None and calibrated and horizon > 0:
+        from bestby.engine.calibration import calibrate
+
+        calibration = calibrate(tables, as_of=as_of, horizon_days=horizon, policy=policy)
+    return rows, chance or _model_chance(model), horizon, calibration
+
+
+def calibrated_chance(chance: Chance, calibration) -> Chance:
+    """``chance`` scaled by the deal's freshness state's ratio (itself when there is no calibration)."""
+    if calibration is None:
+        return chance
+    return lambda row, h: calibration.chance(chance(row, h), row["state"])
 
 
 def _closed(tables, as_of: datetime, since: datetime) -> list[dict]:
@@ -146,7 +166,7 @@ def _goal(goals: Mapping[str, Decimal], level: str, key: str) -> Decimal | None:
 def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[str, Decimal] | None = None,
              policy: Policies | None = None, lookback_days: int = 365, levels=LEVELS,
              model: WinModel | None = None, chance: Chance | None = None,
-             rows: list[dict] | None = None) -> list[dict]:
+             rows: list[dict] | None = None, calibrated: bool = True) -> list[dict]:
     """Coverage rows for ``period`` at ``as_of`` (see the module docstring), ordered by level then key.
 
     ``goals`` maps owner ids and ``team:NAME`` keys to the period's goal
@@ -155,8 +175,10 @@ def coverage(tables: dict, *, as_of: datetime, period: Period, goals: Mapping[st
     """
     as_of = as_utc(as_of)
     goals = period_goals(tables, period) if goals is None else goals
-    rows, chance, horizon = open_deals_and_chances(tables, as_of=as_of, period=period, policy=policy, model=model,
-                                                   chance=chance, rows=rows)
+    rows, chance, horizon, calibration = open_deals_and_chances(
+        tables, as_of=as_of, period=period, policy=policy, model=model, chance=chance, rows=rows,
+        calibrated=calibrated)
+    chance = calibrated_chance(chance, calibration)
     end = midnight(period.end)
     teams = _teams(tables)
 

@@ -94,7 +94,7 @@ def _quantiles(draws: np.ndarray) -> tuple[float, float, float]:
 
 def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies | None = None, levels=LEVELS,
              lookback_days: int = 365, sims: int = SIMS, seed: int = SEED, model: WinModel | None = None,
-             chance: Chance | None = None, rows: list[dict] | None = None) -> dict:
+             chance: Chance | None = None, rows: list[dict] | None = None, calibrated: bool = True) -> dict:
     """``{"rows": [...per level and key...], "deals": [...per open deal...]}`` (see the module docstring).
 
     Row fields: level, key, period, as_of, won, open_expected, new_rate, new_expected, expected, p10, p50,
@@ -103,8 +103,9 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
     as_of = as_utc(as_of)
     if sims < 1:
         raise ValueError(f"sims: {sims} is not a number of draws (1 or more)")
-    rows, chance, horizon = open_deals_and_chances(tables, as_of=as_of, period=period, policy=policy, model=model,
-                                                   chance=chance, rows=rows)
+    rows, chance, horizon, calibration = open_deals_and_chances(
+        tables, as_of=as_of, period=period, policy=policy, model=model, chance=chance, rows=rows,
+        calibrated=calibrated)
     start, end = midnight(period.start), midnight(period.end)
     teams = _teams(tables)
     rng = np.random.default_rng(seed)
@@ -119,11 +120,12 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
             info[key] = {"won": 0.0, "open_expected": 0.0, "open_n": 0, "unmodelled_n": 0}
         return index[key]
 
-    amounts, probs, members, deals = [], [], [], []
+    amounts, probs, members, deals, states = [], [], [], [], []
     for r in rows:
         amount = float(r["amount"] or 0.0)
-        p = chance(r, horizon) if horizon > 0 else 0.0
-        modelled = p is not None and not (isinstance(p, float) and math.isnan(p))
+        raw_p = chance(r, horizon) if horizon > 0 else 0.0
+        modelled = raw_p is not None and not (isinstance(raw_p, float) and math.isnan(raw_p))
+        p = calibration.chance(raw_p, r["state"]) if calibration is not None and modelled else raw_p
         keys = _keys(r["owner_id"], r["pipeline"], teams)
         for key in keys:
             key_index(key)
@@ -134,7 +136,8 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
                 info[key]["unmodelled_n"] += 1
         p = float(p) if modelled else 0.0
         amounts.append(amount)
-        probs.append(p)
+        probs.append(float(raw_p) if modelled else 0.0)
+        states.append(r["state"])
         members.append([index[k] for k in keys])
         deals.append({"deal_id": r["deal_id"], "owner_id": r["owner_id"], "team": teams.get(r["owner_id"]),
                       "pipeline": r["pipeline"], "amount": r["amount"], "p": p if modelled else None,
@@ -150,12 +153,19 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
     for key in rates:
         key_index(key)
 
-    # the open deals' draws, shared by every key a deal counts for
+    # the open deals' draws, shared by every key a deal counts for; with a calibration, each draw first
+    # draws each freshness state's ratio (one per state per draw: a common factor of the state's deals)
     totals = np.zeros((len(index), sims))
     a, p = np.asarray(amounts), np.asarray(probs)
+    ratios = state_of = None
+    if calibration is not None:
+        names = sorted(set(states))
+        ratios = calibration.draws(names, sims, rng)
+        state_of = np.asarray([names.index(s) for s in states], dtype=np.int64)
     for lo in range(0, len(a), _CHUNK):
         hi = min(lo + _CHUNK, len(a))
-        wins = rng.random((hi - lo, sims)) < p[lo:hi, None]
+        chunk_p = p[lo:hi, None] if ratios is None else np.minimum(1.0, p[lo:hi, None] * ratios[state_of[lo:hi]])
+        wins = rng.random((hi - lo, sims)) < chunk_p
         contrib = wins * a[lo:hi, None]
         for i in range(hi - lo):
             for k in members[lo + i]:
@@ -179,4 +189,4 @@ def forecast(tables: dict, *, as_of: datetime, period: Period, policy: Policies 
                     "expected": row["won"] + row["open_expected"] + new_expected, "p10": p10, "p50": p50,
                     "p90": p90, "open_n": row["open_n"], "unmodelled_n": row["unmodelled_n"]})
     deals.sort(key=lambda d: (-d["contribution"], d["deal_id"]))
-    return {"rows": out, "deals": deals}
+    return {"rows": out, "deals": deals, "calibration": None if calibration is None else calibration.as_dict()}

@@ -58,7 +58,7 @@ import ibis.expr.datatypes as dt
 from bestby.format import SPECS
 from bestby.importers.stages import derive_stages
 
-__all__ = ["DEFAULT_PIPELINE", "TS", "as_utc", "folder_tables", "materialize", "tables_as_of"]
+__all__ = ["DEFAULT_PIPELINE", "TS", "as_utc", "folder_tables", "materialize", "recut", "tables_as_of"]
 
 DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as the importer)
 TS = dt.Timestamp(timezone="UTC")
@@ -189,6 +189,25 @@ def folder_tables(folder: Path, *, as_of: datetime, con=None) -> dict[str, ibis.
         if paths[name] is not None:
             tables[name] = _read(con, paths[name], name)
     return tables
+
+
+def recut(tables: dict[str, ibis.Table], as_of: datetime) -> dict[str, ibis.Table]:
+    """Tables already cut at some moment A, cut again at an earlier ``as_of`` (for looking back from A).
+
+    Cutting composes: cut(cut(x, A), c) = cut(x, c) for c <= A, because every
+    rule of :func:`tables_as_of` reads only rows at or before its moment (a deal
+    closed after c is open at c whether it closed before A or after; the close
+    date at c comes from events at or before A, and the first one after c,
+    which the A-cut keeps). So a forecast at A can replay its own past without
+    any row after A. Users and quotas pass through.
+    """
+    cut = tables_as_of(deals=tables["deals"], stages=tables["stages"], stage_events=tables.get("stage_events"),
+                       close_date_events=tables.get("close_date_events"), touches=tables.get("touches"),
+                       as_of=as_of)
+    for name in _UNCUT:
+        if name in tables:
+            cut[name] = tables[name]
+    return cut
 
 
 def tables_as_of(*, deals: ibis.Table, stages: ibis.Table, stage_events: ibis.Table | None = None,
