@@ -33,6 +33,7 @@ bench: install-test
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_pages.py
+	$(BIN)/python bench/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) demo-home
