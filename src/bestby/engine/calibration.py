@@ -21,7 +21,8 @@ Specification. For a forecast at ``as_of`` = T with horizon h days:
    and its states mean something else than later ones. (On synth data the
    stalled deals of a snapshot three months into the data won 2.75 times
    what the model said; half a year in, a quarter of it.)
-2. At each c_j, the sources are cut at c_j (:func:`bestby.engine.sources.recut`),
+2. At each c_j, the sources are cut at c_j (:func:`bestby.engine.sources.recut`,
+   on a local DuckDB copy of the rows known at T when they live elsewhere),
    the win model is fitted at c_j and the freshness rules run at c_j. For each
    open deal i: amount a_i, model chance p_i of a win within h days, state
    s_i, and y_i = 1 when it was won in [c_j, c_j + h) as known at T.
@@ -57,7 +58,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bestby.engine.rules import STATES, Policies
-from bestby.engine.sources import as_utc, recut
+from bestby.engine.sources import as_utc, local_copy, recut
 
 __all__ = ["MIN_HISTORY_DAYS", "PRIOR", "SNAPSHOTS", "STEP_DAYS", "Calibration", "calibrate"]
 
@@ -111,6 +112,7 @@ def calibrate(tables: dict, *, as_of: datetime, horizon_days: float, policy: Pol
     if horizon_days <= 0:
         return Calibration()
     h = timedelta(days=horizon_days)
+    tables = local_copy(tables)
     deals = tables["deals"]
     first = deals.created_at.min().to_pyarrow().as_py()
     if first is None:
