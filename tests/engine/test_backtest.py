@@ -115,6 +115,8 @@ def test_forecast_is_point_in_time(synth, tmp_path):
                    levels=("owner", "team", "all"), sims=500)
     assert full["rows"] and full["rows"] == cut["rows"]
     assert full["deals"] == cut["deals"]
+    # the freshness calibration (which replays earlier snapshots) reads nothing after t either
+    assert full["calibration"] == cut["calibration"] and any(c["deals"] for c in full["calibration"])
     # and the cut copy really lacks the future: fewer deals than the full folder
     with (synth / "deals.csv").open() as a, (tmp_path / "cut" / "deals.csv").open() as b:
         assert sum(1 for _ in b) < sum(1 for _ in a)

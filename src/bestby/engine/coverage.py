@@ -122,7 +122,9 @@ def calibrated_chance(chance: Chance, calibration) -> Chance:
 def _closed(tables, as_of: datetime, since: datetime) -> list[dict]:
     d = tables["deals"]
     d = d.filter(d.status.isin(["won", "lost"]) & (d.closed_at >= since) & (d.closed_at <= as_of))
-    return d.select("deal_id", "owner_id", "pipeline", "status", "amount", "closed_at").to_pyarrow().to_pylist()
+    # ordered: float sums must not depend on the order a parallel scan returns rows in
+    return (d.select("deal_id", "owner_id", "pipeline", "status", "amount", "closed_at").order_by("deal_id")
+            .to_pyarrow().to_pylist())
 
 
 def _teams(tables) -> dict[str, str]:

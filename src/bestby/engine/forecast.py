@@ -63,7 +63,9 @@ _DAY = 86_400.0
 def _won_deals(tables, as_of: datetime, since: datetime) -> list[dict]:
     d = tables["deals"]
     d = d.filter((d.status == "won") & (d.closed_at >= since) & (d.closed_at <= as_of))
-    return d.select("deal_id", "owner_id", "pipeline", "amount", "created_at", "closed_at").to_pyarrow().to_pylist()
+    # ordered: float sums (and the bootstrap pool) must not depend on the order a parallel scan returns rows in
+    return (d.select("deal_id", "owner_id", "pipeline", "amount", "created_at", "closed_at").order_by("deal_id")
+            .to_pyarrow().to_pylist())
 
 
 def _new_deal_rates(won: list[dict], as_of: datetime, horizon: float, lookback_days: int,
