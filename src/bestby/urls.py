@@ -5,6 +5,7 @@ from django.urls import path
 from bestby.api.main import api
 from bestby.web import views, views_accounts, views_import, views_settings, views_shelf
 from bestby.web import views_board, views_clearance, views_deal, views_feeds
+from bestby.web import views_backtest, views_coverage, views_forecast, views_funnel, views_goals
 from bestby.web.throttle import ThrottledLoginView
 
 admin.site.site_header = "bestby administration"
@@ -23,6 +24,13 @@ urlpatterns = [
     path("clearance/undo/<int:action_id>/", views_clearance.undo, name="clearance_undo"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("shelf-life/", views_shelf.shelf_life_page, name="shelf_life"),
+    path("forecast/", views_forecast.forecast_page, name="forecast"),
+    path("coverage/", views_coverage.coverage_page, name="coverage"),
+    path("funnel/", views_funnel.funnel_page, name="funnel"),
+    path("backtest/", views_backtest.backtest_page, name="backtest"),
+    path("goals/", views_goals.goals_page, name="goals"),
+    path("goals/<int:pk>/", views_goals.change_goal, name="goal_change"),
+    path("goals/<int:pk>/delete/", views_goals.delete_goal, name="goal_delete"),
     path("accounts/", views_accounts.account_list, name="accounts"),
     path("accounts/<str:external_id>/", views_accounts.account_detail, name="account"),
     path("settings/", views_settings.settings_page, name="settings"),

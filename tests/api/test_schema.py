@@ -31,6 +31,10 @@ def api_schema(world):
         signals.request_finished.connect(close_old_connections)
 
 
+ENGINE_PATHS = {"/api/shelf-life", "/api/coverage", "/api/forecast", "/api/funnel", "/api/reverse-funnel",
+                "/api/backtest"}
+
+
 def test_no_server_error(api_schema, world):
     """Every operation, a dozen generated requests each, with an admin's token: never a 5xx."""
     headers = {"Authorization": f"Bearer {world['api']['admin'].token}"}
@@ -39,7 +43,7 @@ def test_no_server_error(api_schema, world):
     statuses = []
 
     for operation in operations:
-        engine = operation.path == "/api/shelf-life"  # runs the engine: seconds per request
+        engine = operation.path in ENGINE_PATHS  # runs the engine: seconds per request
 
         @given(case=operation.as_strategy())
         @settings(max_examples=3 if engine else 12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
@@ -59,7 +63,8 @@ def test_openapi_document_and_offline_docs(world, client):
     paths = doc.json()["paths"]
     for path in ("/api/deals", "/api/deals/{deal_id}", "/api/accounts", "/api/contacts", "/api/touches",
                  "/api/shelf-life", "/api/freshness", "/api/clearance", "/api/deals/{deal_id}/clear",
-                 "/api/deals/{deal_id}/snooze", "/api/actions/{action_id}/undo"):
+                 "/api/deals/{deal_id}/snooze", "/api/actions/{action_id}/undo", "/api/coverage", "/api/forecast",
+                 "/api/funnel", "/api/reverse-funnel", "/api/backtest", "/api/quotas", "/api/quotas/{quota_id}"):
         assert path in paths
     assert "delete" not in paths["/api/deals/{deal_id}"]
     docs = client.get("/api/docs")

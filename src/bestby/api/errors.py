@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from bestby.clearance.services import ClearanceError
+from bestby.goals.params import ParamError
+from bestby.goals.services import QuotaDenied, QuotaError
 from bestby.pipeline.services import DealError, StaleEdit
 
 _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
@@ -62,6 +64,18 @@ def install(api) -> None:
     @api.exception_handler(ClearanceError)
     def _clearance(request, exc):
         return reply(request, 422 if exc.param in _CLEARANCE_INPUT else 409, exc.message, exc.param)
+
+    @api.exception_handler(ParamError)
+    def _param(request, exc):
+        return reply(request, 422, exc.message, exc.field)
+
+    @api.exception_handler(QuotaError)
+    def _quota(request, exc):
+        return reply(request, 422, exc.message, exc.field)
+
+    @api.exception_handler(QuotaDenied)
+    def _quota_denied(request, exc):
+        return reply(request, 403, str(exc), "owner")
 
     @api.exception_handler(ValidationError)
     def _invalid(request, exc):

@@ -13,6 +13,12 @@ Roles (``User.role``; a Django superuser counts as an admin)
     column sums) a rep also sees their team's totals, never its deals:
     :func:`team_deals` is for aggregates only.
 
+Quotas (goals, :mod:`bestby.goals`) are keyed by owner: a user's external id
+or ``team:NAME``. An admin sees and edits every quota; a manager sees the
+quotas of the owners whose deals they may see and their team's, and edits
+those of the sellers they manage (not their own) and their team's; a rep sees
+their own quotas and edits none (:func:`quota_keys_for`, :func:`quota_editable_keys`).
+
 Everything else follows the deals: an account is visible when one of its
 deals is (admins: all accounts), a contact when its account is, a touch when
 its deal, its account, or its owner is visible to the user. Every function
@@ -30,7 +36,8 @@ from bestby.people.models import Role, User
 from bestby.pipeline.models import Deal
 
 __all__ = ["accounts_for", "can_change", "contacts_for", "deal_q", "deals_for", "is_admin", "is_manager",
-           "owner_ids_for", "owners_for", "team_deals", "team_owner_ids", "touches_for"]
+           "owner_ids_for", "owners_for", "quota_editable_keys", "quota_keys_for", "team_deals", "team_owner_ids",
+           "touches_for"]
 
 
 def _signed_in(user) -> bool:
@@ -148,3 +155,31 @@ def touches_for(user) -> QuerySet:
         return Touch.objects.none()
     return Touch.objects.filter(Q(deal__in=deals_for(user)) | Q(account__in=accounts_for(user))
                                 | _owner_q(user, "owner"))
+
+
+def quota_keys_for(user) -> frozenset[str] | None:
+    """The quota owner keys ``user`` may see (None: every quota, for admins)."""
+    if is_admin(user):
+        return None
+    if not _signed_in(user):
+        return frozenset()
+    keys = set(owners_for(user).values_list("external_id", flat=True))
+    if is_manager(user) and user.team:
+        keys.add(f"team:{user.team}")
+    return frozenset(keys)
+
+
+def quota_editable_keys(user) -> frozenset[str] | None:
+    """The quota owner keys ``user`` may add, change and delete (None: any, for admins; reps: none).
+
+    A manager edits the quotas of the sellers they manage (reports and team
+    members) and their team's ``team:NAME`` quota, never their own.
+    """
+    if is_admin(user):
+        return None
+    if not is_manager(user):
+        return frozenset()
+    keys = set(owners_for(user).exclude(pk=user.pk).values_list("external_id", flat=True))
+    if user.team:
+        keys.add(f"team:{user.team}")
+    return frozenset(keys)

@@ -13,7 +13,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-__all__ = ["interval_chart", "line_chart"]
+__all__ = ["backtest_chart", "bar_chart", "interval_chart", "line_chart"]
 
 WIDTH, HEIGHT = 560, 240
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 16, 14, 40
@@ -91,14 +91,18 @@ STANDALONE_STYLE = (
 
 
 def interval_chart(labels: Sequence[str], lows: Sequence[float], mids: Sequence[float], highs: Sequence[float],
-                   actuals: Sequence[float], *, title: str, y_label: str, standalone: bool = False) -> SafeString:
+                   actuals: Sequence[float | None], *, title: str, y_label: str, standalone: bool = False,
+                   legend: str = "band: P10 to P90 · dot: forecast · ring: actual",
+                   links: Sequence[str | None] | None = None) -> SafeString:
     """Per category: a band from ``lows`` to ``highs`` (P10-P90), a dot at ``mids`` (the forecast) and a
-    ring at ``actuals`` (what happened). ``standalone`` adds the styles, for an .svg file on its own."""
+    ring at ``actuals`` (what happened, or the goal: ``legend`` says; None draws no ring). ``links``: an
+    address per category that its label opens. ``standalone`` adds the styles, for an .svg file on its own."""
     n = len(labels)
     if not n or not (len(lows) == len(mids) == len(highs) == len(actuals) == n):
         raise ValueError("labels, lows, mids, highs and actuals must be non-empty and of the same length")
     width = max(WIDTH, PAD_LEFT + PAD_RIGHT + 72 * n)
-    y_max = 1.05 * max(max(highs), max(actuals), max(mids)) or 1.0  # headroom above the highest mark
+    rings = [a for a in actuals if a is not None]
+    y_max = 1.05 * max(max(highs), max(rings, default=0.0), max(mids)) or 1.0  # headroom above the highest mark
     iw, ih = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     slot = iw / n
 
@@ -119,19 +123,22 @@ def interval_chart(labels: Sequence[str], lows: Sequence[float], mids: Sequence[
     for i, label in enumerate(labels):
         cx = PAD_LEFT + slot * (i + 0.5)
         top, bottom = py(highs[i]), py(lows[i])
+        actual = actuals[i]
+        ring = "" if actual is None else f'<circle class="actual" cx="{cx:.1f}" cy="{py(actual):.1f}" r="6"/>'
+        text = (f'<text class="tick" x="{cx:.1f}" y="{HEIGHT - PAD_BOTTOM + 12}" text-anchor="middle">'
+                + "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 11}">{escape(part)}</tspan>'
+                          for k, part in enumerate(label.split(" ", 1))) + "</text>")
+        if links is not None and links[i]:
+            text = f'<a href="{escape(links[i])}">{text}</a>'
         out.append(f'<g class="slot" data-label="{escape(label)}" data-low="{lows[i]:.2f}" data-mid="{mids[i]:.2f}" '
-                   f'data-high="{highs[i]:.2f}" data-actual="{actuals[i]:.2f}">'
+                   f'data-high="{highs[i]:.2f}" data-actual="{"" if actual is None else f"{actual:.2f}"}">'
                    f'<rect class="band" x="{cx - slot * 0.3:.1f}" y="{top:.1f}" width="{slot * 0.6:.1f}" '
                    f'height="{max(bottom - top, 1.0):.1f}"/>'
-                   f'<circle class="forecast" cx="{cx:.1f}" cy="{py(mids[i]):.1f}" r="4"/>'
-                   f'<circle class="actual" cx="{cx:.1f}" cy="{py(actuals[i]):.1f}" r="6"/>'
-                   f'<text class="tick" x="{cx:.1f}" y="{HEIGHT - PAD_BOTTOM + 12}" text-anchor="middle">'
-                   + "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 11}">{escape(part)}</tspan>'
-                             for k, part in enumerate(label.split(" ", 1))) + "</text></g>")
+                   f'<circle class="forecast" cx="{cx:.1f}" cy="{py(mids[i]):.1f}" r="4"/>{ring}{text}</g>')
     out.append(f'<text class="axis" x="12" y="{PAD_TOP + ih / 2:.1f}" text-anchor="middle" '
                f'transform="rotate(-90 12 {PAD_TOP + ih / 2:.1f})">{escape(y_label)}</text>')
     out.append(f'<text class="axis" x="{PAD_LEFT + iw / 2:.1f}" y="{HEIGHT - 4}" text-anchor="middle">'
-               "band: P10 to P90 · dot: forecast · ring: actual</text>")
+               f"{escape(legend)}</text>")
     out.append("</svg>")
     return mark_safe("".join(out))
 
@@ -143,3 +150,68 @@ def backtest_chart(periods: Sequence[dict], *, standalone: bool = False) -> Safe
                           [s["forecast"] for s in periods], [s["p90"] for s in periods],
                           [s["actual"] for s in periods], title="Forecast, P10-P90 and actual per snapshot",
                           y_label="won amount", standalone=standalone)
+
+
+def _money_tick(y: float, y_max: float) -> str:
+    return f"{y / 1e6:.1f}M" if y_max >= 1e6 else f"{y / 1e3:.0f}k" if y_max >= 1e4 else _fmt(y)
+
+
+def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
+              y_label: str, unit: str = "x", markers: Sequence[float | None] | None = None,
+              marker_label: str = "") -> SafeString:
+    """Grouped bars: per label, one bar per series (``(name, values)``; None draws no bar), and an optional
+    marker per label (a horizontal tick across the group, e.g. the coverage needed). ``unit``: "x" (a
+    multiple, ticks 1.5x), "%" (values 0..1, ticks 50%) or "" (amounts)."""
+    n, k = len(labels), len(series)
+    if not n or not k or any(len(values) != n for _, values in series) or (markers is not None and len(markers) != n):
+        raise ValueError("labels, every series and markers must be non-empty and of the same length")
+    width = max(WIDTH, PAD_LEFT + PAD_RIGHT + (18 * k + 24) * n)
+    marks = [m for m in (markers or ()) if m is not None]
+    values = [v for _, vs in series for v in vs if v is not None]
+    y_max = (1.0 if unit == "%" else 1.05 * max([*values, *marks, 0.0])) or 1.0
+    iw, ih = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = iw / n
+    bar = slot * 0.8 / k
+
+    def py(y: float) -> float:
+        return PAD_TOP + ih * (1 - min(max(y / y_max, 0.0), 1.0))
+
+    def tick(y: float) -> str:
+        return f"{y * 100:.0f}%" if unit == "%" else f"{_fmt(y)}x" if unit == "x" else _money_tick(y, y_max)
+
+    out = [f'<svg class="chart bars" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+           f'xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
+    step = 0.25 if unit == "%" else _nice_step(y_max, 4)
+    y = 0.0
+    while y <= y_max + 1e-9:
+        out.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}"/>'
+                   f'<text class="tick" x="{PAD_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{tick(y)}</text>')
+        y += step
+    for i, label in enumerate(labels):
+        x0 = PAD_LEFT + slot * i + slot * 0.1
+        out.append(f'<g class="group" data-label="{escape(label)}">')
+        for j, (name, vs) in enumerate(series):
+            v = vs[i]
+            if v is None:
+                continue
+            top = py(v)
+            out.append(f'<rect class="col s{j}" data-series="{escape(name)}" data-value="{v:.6g}" '
+                       f'x="{x0 + bar * j:.1f}" y="{top:.1f}" width="{max(bar - 1, 1):.1f}" '
+                       f'height="{max(PAD_TOP + ih - top, 0):.1f}"><title>{escape(name)}: {tick(v)}</title></rect>')
+        if markers is not None and markers[i] is not None:
+            m = markers[i]
+            out.append(f'<line class="needed" data-value="{m:.6g}" x1="{x0 - 2:.1f}" x2="{x0 + slot * 0.8 + 2:.1f}" '
+                       f'y1="{py(m):.1f}" y2="{py(m):.1f}"><title>{escape(marker_label)}: {tick(m)}</title></line>')
+        cx = x0 + slot * 0.4
+        out.append(f'<text class="tick" x="{cx:.1f}" y="{HEIGHT - PAD_BOTTOM + 12}" text-anchor="middle">'
+                   + "".join(f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 11}">{escape(part[:18])}</tspan>'
+                             for k, part in enumerate(label.split(" ", 1))) + "</text></g>")
+    legend = " ".join(f'<tspan class="s{j}">\u25a0</tspan> {escape(name)}' for j, (name, _) in enumerate(series))
+    if marker_label:
+        legend += f' <tspan class="needed">\u2014</tspan> {escape(marker_label)}'
+    out.append(f'<text class="axis legend" x="{PAD_LEFT + iw / 2:.1f}" y="{HEIGHT - 4}" text-anchor="middle">'
+               f"{legend}</text>")
+    out.append(f'<text class="axis" x="12" y="{PAD_TOP + ih / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 12 {PAD_TOP + ih / 2:.1f})">{escape(y_label)}</text>')
+    out.append("</svg>")
+    return mark_safe("".join(out))
