@@ -145,3 +145,23 @@ def test_bad_parameters_are_400_naming_the_parameter(client, url, field):
     assert response.status_code == 400
     errors = re.findall(r'<p class="error" role="alert">([^<]+)</p>', response.content.decode())
     assert errors and errors[0].startswith(f"{field}: "), errors
+
+
+def test_reports_are_cached_until_the_data_changes(store):
+    from bestby.goals.cache import cached_report
+    from bestby.goals.reports import coverage_report, forecast_report
+    from bestby.pipeline.models import Deal
+
+    first, hit = cached_report(forecast_report, period=period(), as_of=AS_OF, by=("owner",))
+    assert not hit and first["groups"]
+    again, hit = cached_report(forecast_report, period=period(), as_of=AS_OF, by=("owner",))
+    assert hit and again == first  # the drill-down's request: same as_of, no recomputation
+    _, hit = cached_report(forecast_report, period=period(), as_of=AS_OF, by=("owner", "team"))
+    assert not hit  # other parameters, another entry
+    _, hit = cached_report(coverage_report, period=period(), as_of=AS_OF, by=("owner",))
+    assert not hit  # another report, another entry
+    deal = Deal.objects.filter(status="open").order_by("pk").first()
+    deal.amount = (deal.amount or 0) * 2 + 1000
+    deal.save()  # a write gives the data a new revision: the figures are computed again
+    changed, hit = cached_report(forecast_report, period=period(), as_of=AS_OF, by=("owner",))
+    assert not hit and changed["expected"] != first["expected"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 
 from bestby.goals import scope as scoping
+from bestby.goals.cache import cached_report
 from bestby.goals.params import as_of_param, period_param, report_policy
 from bestby.web.charts import bar_chart
 from bestby.web.reporting import Params, label_rows, owner_names, render_report, workspace_row
@@ -30,7 +31,8 @@ def coverage_page(request):
 
     scope = scoping.scope_for(request.user)
     levels = ("owner", "team", "pipeline") if scope.everything else ("owner", "team")
-    doc = scoping.coverage_doc(coverage_report(period=period, as_of=as_of, by=levels, policy=report_policy()), scope)
+    doc, _cached = cached_report(coverage_report, period=period, as_of=as_of, by=levels, policy=report_policy())
+    doc = scoping.coverage_doc(doc, scope)
     rows = ([workspace_row(doc)] if scope.everything else []) + doc["groups"]
     rows = label_rows(rows, owner_names(r["key"] for r in rows if r["level"] == "owner"))
     charted = [r for r in rows if any(r[k] is not None for k in ("raw_coverage", "fresh_coverage",

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import reverse
 
 from bestby.goals import scope as scoping
+from bestby.goals.cache import cached_report
 from bestby.goals.params import ParamError, as_of_param, period_param, report_policy
 from bestby.people import access
 from bestby.web.charts import interval_chart
@@ -72,7 +73,7 @@ def forecast_page(request):
 
     from bestby.goals.reports import forecast_report
 
-    doc = forecast_report(period=period, as_of=as_of, by=LEVELS, policy=report_policy())
+    doc, _cached = cached_report(forecast_report, period=period, as_of=as_of, by=LEVELS, policy=report_policy())
     doc = scoping.forecast_doc(doc, scope)
     rows = ([workspace_row(doc)] if scope.everything else []) + doc["groups"]
     rows = label_rows(rows, owner_names(r["key"] for r in rows if r["level"] == "owner"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 
 from bestby.goals import scope as scoping
+from bestby.goals.cache import cached_report
 from bestby.goals.params import ParamError, as_of_param, period_param, report_policy, window_param
 from bestby.web.charts import bar_chart
 from bestby.web.reporting import Params, label_rows, owner_names, render_report
@@ -69,7 +70,7 @@ def funnel_page(request):
 
     from bestby.goals.reports import funnel_report, reverse_funnel_report
 
-    rows = scoping.funnel_rows(funnel_report(as_of=as_of, window_days=window, by=by), scope, by)
+    rows = scoping.funnel_rows(cached_report(funnel_report, as_of=as_of, window_days=window, by=by)[0], scope, by)
     seen = sorted({r["segment"] for r in rows if r["segment"]})
     if who and who not in seen:
         params.errors.append(f"who: {who!r} is not a {'seller' if by == 'owner' else 'team'} with rows here")
@@ -78,7 +79,7 @@ def funnel_page(request):
     names = owner_names(seen) if by == "owner" else {}
     levels = ("owner", "team", "all") if scope.everything else ("owner", "team")
     reverse = scoping.reverse_funnel_rows(
-        reverse_funnel_report(period=period, as_of=as_of, by=levels, policy=report_policy()), scope)
+        cached_report(reverse_funnel_report, period=period, as_of=as_of, by=levels, policy=report_policy())[0], scope)
     reverse = label_rows(reverse, owner_names(r["key"] for r in reverse if r["level"] == "owner"))
     context.update({"segments": _segments(rows, by, who), "who_choices": [(s, names.get(s, s)) for s in seen],
                     "reverse": reverse, "weeks_left": reverse[0]["days_left"] / 7 if reverse else None,
