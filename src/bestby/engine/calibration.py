@@ -66,7 +66,6 @@ SNAPSHOTS = 4
 STEP_DAYS = 28
 MIN_HISTORY_DAYS = 180
 PRIOR = 10.0
-_DAY = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -117,17 +116,17 @@ def calibrate(tables: dict, *, as_of: datetime, horizon_days: float, policy: Pol
     first = deals.created_at.min().to_pyarrow().as_py()
     if first is None:
         return Calibration()
-    won_at = {r["deal_id"]: (as_utc(r["closed_at"]), float(r["amount"] or 0.0)) for r in
-              deals.filter(deals.status == "won").select("deal_id", "closed_at", "amount").to_pyarrow().to_pylist()}
-    won: dict[str, float] = {}
-    exp: dict[str, float] = {}
+    won_at = {r["deal_id"]: as_utc(r["closed_at"]) for r in
+              deals.filter(deals.status == "won").select("deal_id", "closed_at").to_pyarrow().to_pylist()}
+    earliest = as_utc(first) + timedelta(days=MIN_HISTORY_DAYS)
+    won: dict[str, float] = {}  # per state: sum a*y, then in deals of the state's mean amount
+    exp: dict[str, float] = {}  # per state: sum a*p, likewise
     amount_sum: dict[str, float] = {}
     n: dict[str, int] = {}
-    raw: list[tuple[str, float, float]] = []  # state, a*y, a*p
     used = 0
     for j in range(snapshots):
         c = as_of - h - timedelta(days=j * step_days)
-        if c < as_utc(first) + timedelta(days=MIN_HISTORY_DAYS):
+        if c < earliest:
             break
         cut = recut(tables, c)
         model = win_model(cut, as_of=c)
@@ -139,19 +138,14 @@ def calibrate(tables: dict, *, as_of: datetime, horizon_days: float, policy: Pol
             if p is None or np.isnan(p):
                 continue
             a = float(r["amount"] or 0.0)
-            w = won_at.get(r["deal_id"])
-            y = w is not None and c <= w[0] < c + h
+            at = won_at.get(r["deal_id"])
+            y = at is not None and c <= at < c + h
             s = r["state"]
             n[s] = n.get(s, 0) + 1
             amount_sum[s] = amount_sum.get(s, 0.0) + a
-            raw.append((s, a * y, a * p))
-    for s, ay, ap in raw:
-        won[s] = won.get(s, 0.0) + ay
-        exp[s] = exp.get(s, 0.0) + ap
+            won[s] = won.get(s, 0.0) + a * y
+            exp[s] = exp.get(s, 0.0) + a * p
     for s in list(won):
-        mean = amount_sum[s] / n[s] if n[s] else 0.0
-        if mean > 0:
-            won[s], exp[s] = won[s] / mean, exp[s] / mean
-        else:
-            won[s], exp[s] = 0.0, 0.0
+        mean = amount_sum[s] / n[s]
+        won[s], exp[s] = (won[s] / mean, exp[s] / mean) if mean > 0 else (0.0, 0.0)
     return Calibration(won=won, expected=exp, n=n, snapshots=used)
