@@ -294,6 +294,7 @@ if __name__ != "__main__":
     from bestby import cli_backtest  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401
     from bestby import cli_coverage  # noqa: E402,F401
+    from bestby import cli_crm  # noqa: E402,F401
     from bestby import cli_tokens  # noqa: E402,F401
 
 

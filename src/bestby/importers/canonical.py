@@ -34,7 +34,7 @@ from django.db import transaction
 from bestby.format import FILE_ORDER, SPECS
 from bestby.importers import bulk
 from bestby.importers.problems import ImportFailed, ProblemCollector  # noqa: F401 - ImportFailed is what callers catch
-from bestby.importers.readers import find_files, read_table
+from bestby.importers.readers import RawTable, find_files, read_table
 from bestby.importers.report import FileCounts, ImportReport, Progress  # noqa: F401 - part of this module's API
 from bestby.importers.tables import ParsedTable, parse_table, store_limits
 from bestby.importers.writer import Writer
@@ -65,12 +65,24 @@ def import_canonical(folder: Path, *, dry_run: bool = False, by=None, progress: 
 
 def _import(folder: Path, paths: dict[str, Path], problems: ProblemCollector, report: ImportReport, *,
             dry_run: bool, by, progress: Progress | None) -> ImportReport:
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    parsed: dict[str, ParsedTable] = {}
+    raws: dict[str, RawTable] = {}
     for name in FILE_ORDER:
         if name not in paths:
             continue
         raw = read_table(paths[name], problems)
+        if raw is not None:
+            raws[name] = raw
+    return import_tables(raws, problems, report, label=f"bestby import canonical {folder}", object_id=folder.name,
+                         dry_run=dry_run, by=by, progress=progress)
+
+
+def import_tables(raws: dict[str, RawTable], problems: ProblemCollector, report: ImportReport, *, label: str,
+                  object_id: str, dry_run: bool, by, progress: Progress | None) -> ImportReport:
+    """Steps 1 to 3 on tables already read (a folder's files, or what a CRM mapper built in memory)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    parsed: dict[str, ParsedTable] = {}
+    for name in FILE_ORDER:
+        raw = raws.get(name)
         if raw is None:
             continue
         if progress:
@@ -82,7 +94,7 @@ def _import(folder: Path, paths: dict[str, Path], problems: ProblemCollector, re
             bulk.tune_for_bulk()
             Writer(parsed, problems, report, progress, by).run()
             problems.raise_if_any()
-            _audit(folder, report, by)
+            _audit(object_id, label, report, by)
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -90,10 +102,10 @@ def _import(folder: Path, paths: dict[str, Path], problems: ProblemCollector, re
     return report
 
 
-def _audit(folder: Path, report: ImportReport, by) -> None:
+def _audit(object_id: str, label: str, report: ImportReport, by) -> None:
     from bestby.audit.models import AuditEntry
 
     AuditEntry.objects.create(
-        at=datetime.now(timezone.utc), by=by, action="import", object_type="import", object_id=folder.name[:120],
-        after={k: vars(v) for k, v in report.files.items()}, reason=f"bestby import canonical {folder}",
+        at=datetime.now(timezone.utc), by=by, action="import", object_type="import", object_id=object_id[:120],
+        after={k: vars(v) for k, v in report.files.items()}, reason=label,
     )

@@ -24,10 +24,15 @@ class ImportReport:
     files: dict[str, FileCounts] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    #: what a CRM mapper could not map or had to decide (``crm.findings``); None for a FORMAT.md folder
+    unmapped: list[dict] | None = None
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "dry_run": self.dry_run,
             "files": {k: vars(v) for k, v in self.files.items()},
             "notes": self.notes,
         }
+        if self.unmapped is not None:
+            out["unmapped"] = self.unmapped
+        return out
