@@ -60,9 +60,13 @@ def run_crm(source: str, path: Path, *, dry_run: bool, as_json: bool, date_forma
         err.print(f"--date-format: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     setup(db)
+    import zoneinfo
+
+    from django.conf import settings
+
     mapper = importlib.import_module(f"bestby.importers.crm.{source}")
     try:
-        out, findings = mapper.map_export(path, Dates(order), **options)
+        out, findings = mapper.map_export(path, Dates(order, zoneinfo.ZoneInfo(settings.TIME_ZONE)), **options)
         with _progress() as progress:
             report = import_mapped(out, findings, source=f"{source}:{path.name}", label=f"bestby import {source} {path}",
                                    dry_run=dry_run, progress=_Bars(progress))

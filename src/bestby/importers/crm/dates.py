@@ -14,14 +14,16 @@ Accepted (the time part is optional everywhere; seconds and fractions too):
   deal by months. A 12-hour clock (``2:05 PM``) is accepted after a slash date;
 * dots: ``05.03.2024`` is always day-first (no locale writes month.day.year).
 
-A timestamp without a zone is local time of the workspace (the canonical path
-places it). Parsed values are cached: exports repeat the same dates a lot.
+A timestamp without a zone is local time of the workspace (``zone``): every
+parsed timestamp is zone-aware, so times from files that write zones and
+files that don't compare correctly. Parsed values are cached: exports repeat
+the same dates a lot.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone, tzinfo
 
 FORMATS = {"DD/MM/YYYY": "dmy", "MM/DD/YYYY": "mdy", "YYYY-MM-DD": "ymd"}
 _SLASH = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?")
@@ -44,8 +46,9 @@ def format_order(text: str | None) -> str | None:
 class Dates:
     """Parse one import's dates. Call ``observe`` on every date column first when no order is given."""
 
-    def __init__(self, order: str | None = None) -> None:
+    def __init__(self, order: str | None = None, zone: tzinfo = timezone.utc) -> None:
         self.order = order
+        self.zone = zone
         self.given = order is not None
         self.evidence: dict[str, str] = {}   # "dmy"/"mdy" -> an example cell with its place
         self.ambiguous: str | None = None
@@ -84,17 +87,20 @@ class Dates:
                 "pass --date-format DD/MM/YYYY or --date-format MM/DD/YYYY")
 
     def ts(self, text: str) -> datetime:
-        """A timestamp (naive = workspace time); ValueError with a message a person can act on."""
+        """A zone-aware timestamp (no zone written: workspace time); ValueError says what was expected."""
         hit = self._ts_cache.get(text)
         if hit is not None:
             return hit
         value = self._parse(text)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.zone)
         if len(self._ts_cache) < 500_000:
             self._ts_cache[text] = value
         return value
 
     def day(self, text: str) -> date:
-        return self.ts(text).date()
+        """The calendar date as written (a time and zone after it are ignored)."""
+        return self._parse(text).date()
 
     def _parse(self, text: str) -> datetime:
         t = text.strip()
