@@ -142,17 +142,35 @@ def import_maven_cmd(
         _run_import(Path(tmp), dry_run, as_json, extra_notes=mapped.notes)
 
 
-@app.command("export")
+@app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def export_cmd(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the FORMAT.md CSV files into.")],
+    ctx: typer.Context,
+    folder: Annotated[str, typer.Argument(metavar="DIR", help="Folder to write the FORMAT.md CSV files into.")],
     db: DbOption = None,
 ) -> None:
-    """Write the store as a FORMAT.md folder."""
+    """Write the store as a FORMAT.md folder, or the clearance decisions for the CRM of record.
+
+    `bestby export DIR` writes every FORMAT.md file into DIR.
+
+    `bestby export decisions --since YYYY-MM-DD --format salesforce|hubspot|pipedrive|csv
+    [--loss-reason-field NAME] FILE` writes every clear, snooze and undo since the date: for a CRM,
+    one row per deal with its net state in the shape of that CRM's bulk update; for csv, the log.
+    (To write a folder named "decisions", write ./decisions.)
+    """
+    if folder == "decisions":
+        from bestby.cli_decisions import run_decisions
+
+        run_decisions(list(ctx.args) + (["--db", db] if db else []))
+        return
+    if ctx.args:
+        err.print(f"export: unexpected arguments {' '.join(ctx.args)}; the form is `bestby export DIR [--db URL]`",
+                  markup=False, highlight=False)
+        raise typer.Exit(2)
     from bestby.exporters import export_canonical
 
     setup(db)
     with _progress() as progress:
-        counts = export_canonical(folder, progress=_Bars(progress))
+        counts = export_canonical(Path(folder), progress=_Bars(progress))
     table = Table(title=f"Exported to {folder}")
     table.add_column("file")
     table.add_column("rows", justify="right")
