@@ -12,6 +12,12 @@
   matched on ids (so a newer export updates what changed) and events on their
   full content (so only new events are added); any problem rolls everything
   back. ``dry_run`` rolls back after counting.
+* **A clear is not undone by a stale export.** A deal cleared in bestby (and
+  not undone) that the export still shows open in the stage it had before the
+  clear keeps its cleared state (finding ``cleared_kept``): the CRM has not
+  been told yet (``bestby export decisions``), and re-importing the same
+  export must not silently revert an audited decision. When the CRM shows the
+  deal anywhere else (moved on, won, lost), that is news and the CRM wins.
 * **Problems name the source.** A problem reported on row L of a FORMAT.md
   table is translated to the source file, line and column that row came from.
 """
@@ -61,10 +67,39 @@ def match_users(out: Out, findings: Findings) -> None:
     users.set_column("role", roles)
 
 
+def keep_clears(out: Out, findings: Findings) -> None:
+    """Keep deals cleared in bestby cleared when the export still shows their pre-clear stage (module doc)."""
+    from bestby.clearance.models import ClearanceAction
+
+    deals = out.tables.get("deals")
+    if deals is None or not len(deals):
+        return
+    ids = set(deals.column("deal_id"))
+    cleared = {}
+    for external_id, before, stage, status, closed_at, lost_reason in (
+            ClearanceAction.objects.filter(kind="clear", undone_by__isnull=True, deal__external_id__in=ids)
+            .order_by("id").values_list("deal__external_id", "before", "deal__stage__name", "deal__status",
+                                        "deal__closed_at", "deal__lost_reason")):
+        cleared[external_id] = ((before or {}).get("deal", {}).get("stage"), stage, status, closed_at, lost_reason)
+    if not cleared:
+        return
+    j = {c: deals.columns.index(c) for c in ("deal_id", "stage", "status", "closed_at", "lost_reason")}
+    for i, row in enumerate(deals.rows):
+        hit = cleared.get(row[j["deal_id"]])
+        if hit is None or row[j["status"]] not in (None, "", "open") or row[j["stage"]] != hit[0]:
+            continue
+        _, stage, status, closed_at, lost_reason = hit
+        row[j["stage"]], row[j["status"]], row[j["closed_at"]], row[j["lost_reason"]] = stage, status, closed_at, lost_reason
+        findings.keep("cleared_kept", "deals cleared in bestby that the export still shows open in the same stage: "
+                      "kept cleared (send the decisions to the CRM with bestby export decisions)",
+                      deals.files[i], deals.lines[i], f"deal {row[j['deal_id']]}")
+
+
 def import_mapped(out: Out, findings: Findings, *, source: str, label: str, dry_run: bool = False, by=None,
                   progress: Progress | None = None) -> ImportReport:
     """Import the mapped tables; raise ImportFailed (nothing written) with problems placed in the source."""
     match_users(out, findings)
+    keep_clears(out, findings)
     report = ImportReport(dry_run=dry_run, unmapped=findings.as_list())
     problems = ProblemCollector()
     raws = {name: table.to_raw() for name, table in out.tables.items() if len(table)}
