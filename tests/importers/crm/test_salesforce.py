@@ -180,7 +180,7 @@ def _preppin_reference():
     by_opp: dict[str, list] = {}
     for n, h in enumerate(hist):
         by_opp.setdefault(h["OppID"], []).append((_dmy(h["CreatedDate"]), n, h["StageName"]))
-    events = before = repeats = ends_elsewhere = no_history = 0
+    events = before = repeats = ends_elsewhere = no_history = no_history_open = 0
     for oid, rows in by_opp.items():
         last = None
         kept = 0
@@ -193,8 +193,12 @@ def _preppin_reference():
                 kept += 1
                 last = stage
         if kept == 0:
-            no_history += 1
-            kept = 1 if not current[oid].startswith("Closed") else 2
+            if current[oid].startswith("Closed"):
+                no_history += 1
+                kept = 2    # entry at creation, close at closing
+            else:
+                no_history_open += 1
+                kept = 0    # no event is justified
         elif last != current[oid]:
             # closed deals get a move at their close; open ones have no LastStageChangeDate to place it
             ends_elsewhere += 1
@@ -203,7 +207,7 @@ def _preppin_reference():
     flags = sum(1 for o in opps if (o["IsClosed"] == "TRUE") != o["StageName"].startswith("Closed")
                 or (o["IsWon"] == "TRUE") != (o["StageName"] == "Closed Won"))
     return {"deals": len(opps), "events": events, "before": before, "repeats": repeats, "flags": flags,
-            "ends": ends_elsewhere, "no_history": no_history, "owners": len({o["OwnerId"] for o in opps}),
+            "ends": ends_elsewhere, "no_history": no_history, "no_history_open": no_history_open, "owners": len({o["OwnerId"] for o in opps}),
             "accounts": len({o["AccountId"] for o in opps})}
 
 
@@ -221,6 +225,7 @@ def test_preppin_export_imports_with_every_quirk_reported():
     assert found["flags_contradict_stage"] == ref["flags"]
     assert found.get("history_ends_elsewhere", 0) == ref["ends"]
     assert found.get("no_history", 0) == ref["no_history"]
+    assert found.get("no_history_open", 0) == ref["no_history_open"]
     assert found["owner_placeholder"] == 26 and found["account_placeholder"] == 118
     # day-first dates were detected: 14/03/2022 is 14 March
     assert Deal.objects.get(external_id="0068d000002OrZqAAK").created_at.date() == date(2022, 3, 14)

@@ -16,10 +16,15 @@ stage, source file and line) into FORMAT.md stage events:
    normal and not reported).
 5. The first move left is the entry (``from_stage`` empty); each later one
    comes from the stage before it.
-6. No move left: the events the deal's own fields justify are created (as
-   FORMAT.md says of snapshot sources): entry at ``created_at`` into the
-   current stage for an open deal, into ``first_open`` for a closed one, which
-   then moves to its closed stage at ``closed_at`` (finding ``no_history``).
+6. No move left: a closed deal gets the events its own fields justify (as
+   FORMAT.md says of snapshot sources): entry at ``created_at`` into
+   ``first_open``, then a move into its closed stage at ``closed_at``
+   (finding ``no_history``). An open deal gets none (finding
+   ``no_history_open``): an entry into its *current* stage at ``created_at``
+   would be a guess, and a later export of the moved deal would add a second,
+   contradicting entry; without events the analyses take ``created_at`` as
+   its entry, and a re-import that finds it moved records the move at import
+   time (``canonical``).
 7. The last move is not into the deal's current stage: a move into the
    current stage is added at ``end_at`` (``closed_at`` for a closed deal, else
    the mapper's best time of the last stage change), never before the last
@@ -82,9 +87,13 @@ def stage_events(deal: Deal, moves: list[Move], *, stages: set[str], first_open:
         out.append((m.at, m.stage, current, m.file, m.line))
         current = m.stage
     if not out:
-        findings.keep("no_history", "deals without usable stage history: entry at created_at (and close at closed_at) created",
-                      deal.file, deal.line, f"deal {deal.deal_id}")
-        if deal.closed and deal.closed_at is not None and deal.stage != first_open:
+        if not deal.closed:
+            findings.keep("no_history_open", "open deals without usable stage history: no events (analyses take "
+                          "created_at as their entry into the current stage)", deal.file, deal.line, f"deal {deal.deal_id}")
+            return out
+        findings.keep("no_history", "closed deals without usable stage history: entry at created_at and close at "
+                      "closed_at created", deal.file, deal.line, f"deal {deal.deal_id}")
+        if deal.closed_at is not None and deal.stage != first_open:
             out.append((deal.created_at, first_open, None, deal.file, deal.line))
             out.append((deal.closed_at, deal.stage, first_open, deal.file, deal.line))
         else:

@@ -38,26 +38,44 @@ USER_COLUMNS = (("users", "user_id"), ("users", "manager_id"), ("deals", "owner_
 
 
 def match_users(out: Out, findings: Findings) -> None:
-    """Rename source users to the stored users with the same email; keep stored roles (see module doc)."""
+    """Rename source users to the stored users with the same email; keep stored roles (see module doc).
+
+    A source user whose id is already stored is that user (no email lookup).
+    An email is a key only when it names one user on each side: an email that
+    two stored users, or two source users, share (a shared mailbox, a
+    generated data set) matches nobody (finding ``email_shared``), because
+    picking one would merge two people's deals.
+    """
+    from collections import Counter
+
     from bestby.people.models import User
 
     users = out.tables.get("users")
     if users is None or not len(users):
         return
-    stored = {}
-    stored_roles = {}
+    stored_roles: dict[str, str] = {}
+    stored_by_email: dict[str, list[str]] = {}
     for email, external_id, role in User.objects.values_list("email", "external_id", "role"):
-        if email:
-            stored.setdefault(email.strip().casefold(), external_id)
         stored_roles[external_id] = role
-    rename: dict[str, str] = {}
+        if email:
+            stored_by_email.setdefault(email.strip().casefold(), []).append(external_id)
     ids, emails = users.column("user_id"), users.column("email")
+    source_emails = Counter((e or "").strip().casefold() for e in emails if e)
+    rename: dict[str, str] = {}
     for i, (uid, email) in enumerate(zip(ids, emails)):
-        hit = stored.get((email or "").strip().casefold())
-        if hit is not None and hit != uid:
-            rename[uid] = hit
-            findings.keep("users_matched_by_email", "users matched to stored users by email (the stored id is kept)",
-                          users.files[i], users.lines[i], f"{uid} is {hit} ({email})")
+        key = (email or "").strip().casefold()
+        if not key or uid in stored_roles:
+            continue
+        hits = stored_by_email.get(key, [])
+        if not hits:
+            continue
+        if len(hits) > 1 or source_emails[key] > 1:
+            findings.keep("email_shared", "users whose email is shared by several users: not matched by email "
+                          "(imported under their own id)", users.files[i], users.lines[i], f"{uid} ({email})")
+            continue
+        rename[uid] = hits[0]
+        findings.keep("users_matched_by_email", "users matched to stored users by email (the stored id is kept)",
+                      users.files[i], users.lines[i], f"{uid} is {hits[0]} ({email})")
     if rename:
         for name, column in USER_COLUMNS:
             table = out.tables.get(name)
