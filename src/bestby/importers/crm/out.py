@@ -29,6 +29,12 @@ class OutTable:
         self.source_columns: dict[tuple[str, str], str] = {}
 
     def add(self, file: str, line: int | None, **values) -> None:
+        if values.keys() <= self._index.keys():  # the common case: only known columns (a C-level test)
+            get = values.get
+            self.rows.append([get(c) for c in self.columns])
+            self.files.append(file)
+            self.lines.append(line)
+            return
         row = [None] * len(self.columns)
         index = self._index
         for key, value in values.items():
@@ -43,6 +49,31 @@ class OutTable:
         self.rows.append(row)
         self.files.append(file)
         self.lines.append(line)
+
+    def adder(self, *columns: str):
+        """A fast ``add`` for a hot loop: ``add(file, line, *values)`` with values in the order of ``columns``.
+
+        Building a keyword dictionary per row was a fifth of a 2-million-task
+        mapping; positional values into a preallocated row cost a tenth of it.
+        """
+        rows, files, lines = self.rows, self.files, self.lines
+        idx = [self._index[c] for c in columns]
+        if idx == list(range(len(self.columns))):
+            def add(file: str, line: int | None, *values) -> None:
+                rows.append(list(values))
+                files.append(file)
+                lines.append(line)
+        else:
+            pairs = list(enumerate(idx))
+
+            def add(file: str, line: int | None, *values) -> None:
+                row = [None] * len(self.columns)
+                for k, j in pairs:
+                    row[j] = values[k]
+                rows.append(row)
+                files.append(file)
+                lines.append(line)
+        return add
 
     def describe(self, file: str, **columns: str) -> None:
         for column, source in columns.items():

@@ -101,6 +101,14 @@ def flag(cell: str) -> bool | None:
     return None if not cell else cell.strip().lower() in TRUE
 
 
+def flags(cells: list[str] | None) -> list[bool | None] | None:
+    """``flag`` of a whole column (a column holds a handful of distinct spellings)."""
+    if cells is None:
+        return None
+    known = {v: flag(v) for v in set(cells)}
+    return [known[c] for c in cells]
+
+
 class Ctx:
     """What the parts of one mapping share: the files, the output, the findings, the problems."""
 
@@ -129,6 +137,19 @@ class Ctx:
             self.problems.add(src.file, src.lines[i], src.header(column) or column, str(exc))
             return None
         return value
+
+    def ts_col(self, src: SourceFile, column: str, cells: list[str]) -> list[datetime | None]:
+        """``ts`` of a whole column; each bad cell is a problem (the column is then read cell by cell)."""
+        try:
+            return self.dates.ts_column(cells)
+        except ValueError:
+            return [self.ts(src, column, i, c) for i, c in enumerate(cells)]
+
+    def day_col(self, src: SourceFile, column: str, cells: list[str]) -> list:
+        try:
+            return self.dates.day_column(cells)
+        except ValueError:
+            return [self.day(src, column, i, c) for i, c in enumerate(cells)]
 
     def day(self, src: SourceFile, column: str, i: int, cell: str):
         if not cell:
@@ -288,24 +309,24 @@ def _moves(ctx: Ctx, stages: Stages) -> tuple[dict[str, list[Move]], dict[str, l
         ats = hist.need(ctx.problems, "CreatedDate", "Date", "Created Date")
         names = hist.need(ctx.problems, "StageName", "Stage")
         closes = hist.col("CloseDate", "Close Date")
-        deleted = hist.opt("IsDeleted")
+        deleted = flags(hist.opt("IsDeleted"))
         sets: dict[str, list] = {}  # opportunity -> (at, line, close date) of each history row with a CloseDate
         lines = hist.lines
         at_col = hist.header("CreatedDate", "Date", "Created Date") or "CreatedDate"
+        times = ctx.ts_col(hist, at_col, ats)
+        close_days = ctx.day_col(hist, "CloseDate", closes) if closes is not None else None
         for i, oid in enumerate(ids):
-            if flag(deleted[i]):
+            if deleted[i]:
                 ctx.findings.skip("deleted", "rows deleted in Salesforce (IsDeleted)", hist.file, lines[i], oid)
                 continue
-            at = ctx.ts(hist, at_col, i, ats[i])
+            at = times[i]
             if at is None:
                 if not ats[i]:
                     ctx.problems.add(hist.file, lines[i], at_col, "is required but empty")
                 continue
             moves.setdefault(oid, []).append(Move(at, names[i], hist.file, lines[i]))
-            if closes is not None and closes[i]:
-                new = ctx.day(hist, "CloseDate", i, closes[i])
-                if new is not None:
-                    sets.setdefault(oid, []).append((at, lines[i], new))
+            if close_days is not None and close_days[i] is not None:
+                sets.setdefault(oid, []).append((at, lines[i], close_days[i]))
         for oid, rows in sets.items():
             rows.sort()
             for (_, _, old), (at, line, new) in zip(rows, rows[1:]):
@@ -351,6 +372,7 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
     moves, close_events = _moves(ctx, stages)
     deals, events, cde = ctx.out.table("deals"), ctx.out.table("stage_events"), ctx.out.table("close_date_events")
     f = src.file
+    add_event = events.adder("deal_id", "at", "to_stage", "from_stage")
     deals.describe(f, deal_id=src.header("Id"), name="Name", account_id="AccountId", owner_id="OwnerId",
                    amount="Amount", currency="CurrencyIsoCode", created_at="CreatedDate", stage="StageName",
                    closed_at="CloseDate", close_date="CloseDate", lost_reason=src.header(*LOSS_REASON) or LOSS_REASON[0],
@@ -359,7 +381,8 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
     created_cells, close_cells = src.opt("CreatedDate"), src.opt("CloseDate")
     accounts, owners, amounts = src.opt("AccountId"), src.opt("OwnerId"), src.opt("Amount")
     currencies, sources, reasons = src.opt("CurrencyIsoCode"), src.opt("LeadSource"), src.opt(*LOSS_REASON)
-    is_closed, is_won, deleted = src.col("IsClosed"), src.col("IsWon"), src.opt("IsDeleted")
+    is_closed, is_won, deleted = flags(src.col("IsClosed")), flags(src.col("IsWon")), flags(src.opt("IsDeleted"))
+    created_times = ctx.ts_col(src, "CreatedDate", created_cells)
     last_change = src.opt("LastStageChangeDate")
     types, probs, forecast = src.opt("Type"), src.opt("Probability"), src.opt("ForecastCategoryName")
     seen: dict[str, int] = {}
@@ -373,7 +396,7 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
             ctx.problems.add(f, line, src.header("Id"), f"opportunity {oid} appears twice (first on line {lines[seen[oid]]})")
             continue
         seen[oid] = i
-        if flag(deleted[i]):
+        if deleted[i]:
             ctx.findings.skip("deleted", "rows deleted in Salesforce (IsDeleted)", f, line, oid)
             ctx.skipped_deals.add(oid)
             continue
@@ -384,18 +407,18 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
             ctx.skipped_deals.add(oid)
             continue
         kind = stages.kind[stage]
-        created = ctx.ts(src, "CreatedDate", i, created_cells[i])
+        created = created_times[i]
         close_day = ctx.day(src, "CloseDate", i, close_cells[i])
         close = ctx.ts(src, "CloseDate", i, close_cells[i]) if close_day else None
         if created is None:
             if not created_cells[i]:
                 ctx.problems.add(f, line, "CreatedDate", "is required but empty")
             continue
-        if (is_closed is not None and flag(is_closed[i]) is not None and flag(is_closed[i]) != (kind != "open")) or (
-                is_won is not None and flag(is_won[i]) is not None and flag(is_won[i]) != (kind == "won")):
+        if (is_closed is not None and is_closed[i] is not None and is_closed[i] != (kind != "open")) or (
+                is_won is not None and is_won[i] is not None and is_won[i] != (kind == "won")):
             ctx.findings.keep("flags_contradict_stage", "opportunities whose IsClosed / IsWon contradict their stage "
                               "(the stage decides)", f, line,
-                              f"{oid}: {stage!r} with IsClosed={is_closed[i] if is_closed else ''}, IsWon={is_won[i] if is_won else ''}")
+                              f"{oid}: {stage!r} with IsClosed={_raw(src, 'IsClosed', i)}, IsWon={_raw(src, 'IsWon', i)}")
         deal_moves = moves.pop(oid, [])
         closed_at = None
         if kind != "open":
@@ -427,7 +450,7 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
         for at, to_stage, from_stage, file, ln in stage_events(deal, deal_moves, stages=stages.kind.keys(),
                                                                first_open=stages.first_open, end_at=end_at,
                                                                findings=ctx.findings, repeat_code="history_repeat"):
-            events.add(file, ln, deal_id=oid, at=at, to_stage=to_stage, from_stage=from_stage)
+            add_event(file, ln, oid, at, to_stage, from_stage)
         for at, new, old, file, ln in close_events.pop(oid, []):
             if at < created:
                 ctx.findings.skip("history_before_deal", "history rows dated before their deal was created", file, ln,
@@ -447,6 +470,11 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
                 ctx.out.table(name).describe(ctx.files[key].file, deal_id=ctx.files[key].header(column, "OppID") or column,
                                              at="CreatedDate", to_stage="StageName", new_close_date="NewValue",
                                              old_close_date="OldValue")
+
+
+def _raw(src: SourceFile, column: str, i: int) -> str:
+    cells = src.col(column)
+    return cells[i] if cells is not None else ""
 
 
 def _orphan(ctx: Ctx, oid: str, file: str, line: int | None) -> None:

@@ -51,9 +51,19 @@ OUTCOME_WORDS = (("voicemail", "voicemail_left"), ("left message", "voicemail_le
                  ("bounce", "bounced"), ("repl", "replied"))
 
 
+_OUTCOMES: dict[str, str | None] = {}
+
+
 def _outcome(disposition: str) -> str | None:
+    """The outcome of a CallDisposition (cached: a team writes a handful of dispositions a million times)."""
+    hit = _OUTCOMES.get(disposition, _outcome)
+    if hit is not _outcome:
+        return hit
     low = disposition.lower()
-    return next((o for word, o in OUTCOME_WORDS if word in low), None)
+    result = next((o for word, o in OUTCOME_WORDS if word in low), None)
+    if len(_OUTCOMES) < 10_000:
+        _OUTCOMES[disposition] = result
+    return result
 
 
 def _as_of(ctx):
@@ -76,9 +86,11 @@ def _as_of(ctx):
 
 
 def touches(ctx) -> None:
-    from bestby.importers.crm.salesforce import flag
+    from bestby.importers.crm.salesforce import flags
 
     table = ctx.out.table("touches")
+    add = table.adder("touch_id", "at", "channel", "owner_id", "direction", "outcome", "deal_id", "lead_id",
+                      "contact_id", "account_id", "duration_minutes", "notes")
     as_of = _as_of(ctx) if "event" in ctx.files else None
     for key in ("task", "event"):
         src = ctx.files.get(key)
@@ -87,14 +99,17 @@ def touches(ctx) -> None:
         event = key == "event"
         ids = src.need(ctx.problems, "Id")
         whos, whats, account_ids, owners = src.opt("WhoId"), src.opt("WhatId"), src.opt("AccountId"), src.opt("OwnerId")
-        subjects, deleted = src.opt("Subject"), src.opt("IsDeleted")
+        subjects, deleted = src.opt("Subject"), flags(src.opt("IsDeleted"))
         if event:
             at_cells, at_col = (src.opt("StartDateTime", "ActivityDateTime"),
                                 src.header("StartDateTime", "ActivityDateTime") or "StartDateTime")
             durations = src.opt("DurationInMinutes")
+            at_times = ctx.ts_col(src, at_col, at_cells)
         else:
             completed, activity, created = src.opt("CompletedDateTime"), src.opt("ActivityDate"), src.opt("CreatedDate")
-            closed, status = src.col("IsClosed"), src.opt("Status")
+            closed, status = flags(src.col("IsClosed")), src.opt("Status")
+            done_times = [ctx.ts_col(src, c, cells) for c, cells in
+                          (("CompletedDateTime", completed), ("ActivityDate", activity), ("CreatedDate", created))]
             subtypes, types, call_types = src.opt("TaskSubtype"), src.opt("Type"), src.opt("CallType")
             dispositions, seconds = src.opt("CallDisposition"), src.opt("CallDurationInSeconds")
         table.describe(src.file, touch_id="Id", owner_id="OwnerId", deal_id="WhatId", account_id="WhatId",
@@ -105,11 +120,11 @@ def touches(ctx) -> None:
             if not tid:
                 ctx.problems.add(src.file, lines[i], "Id", "is required but empty")
                 continue
-            if flag(deleted[i]):
+            if deleted[i]:
                 ctx.findings.skip("deleted", "rows deleted in Salesforce (IsDeleted)", src.file, lines[i], tid)
                 continue
             if event:
-                at = ctx.ts(src, at_col, i, at_cells[i])
+                at = at_times[i]
                 if at is None:
                     if not at_cells[i]:
                         ctx.problems.add(src.file, lines[i], at_col, "is required but empty")
@@ -119,19 +134,16 @@ def touches(ctx) -> None:
                                       src.file, lines[i], f"{tid} at {at:%Y-%m-%d %H:%M}")
                     continue
             else:
-                done = flag(closed[i]) if closed is not None else status[i].strip().lower() == "completed"
+                done = closed[i] if closed is not None else status[i].strip().lower() == "completed"
                 if not done:
                     ctx.findings.skip("task_not_done", "tasks not done yet (open tasks are plans, not touches)",
                                       src.file, lines[i], f"{tid}: {status[i] or 'open'}")
                     continue
-                column, cell = next(((c, v) for c, v in (("CompletedDateTime", completed[i]), ("ActivityDate", activity[i]),
-                                                          ("CreatedDate", created[i])) if v), ("CompletedDateTime", ""))
-                if not cell:
-                    ctx.problems.add(src.file, lines[i], "CompletedDateTime", "a done task needs CompletedDateTime, "
-                                     "ActivityDate or CreatedDate")
-                    continue
-                at = ctx.ts(src, column, i, cell)
+                at = done_times[0][i] or done_times[1][i] or done_times[2][i]
                 if at is None:
+                    if not (completed[i] or activity[i] or created[i]):
+                        ctx.problems.add(src.file, lines[i], "CompletedDateTime", "a done task needs CompletedDateTime, "
+                                         "ActivityDate or CreatedDate")
                     continue
             links = _links(ctx, src, i, tid, whats[i], whos[i], account_ids[i])
             if links is None:
@@ -156,8 +168,8 @@ def touches(ctx) -> None:
                     channel = "voicemail"
                 secs = _whole(ctx, src, "CallDurationInSeconds", i, seconds[i])
                 duration = round(secs / 60) if secs is not None else None
-            table.add(src.file, lines[i], touch_id=tid, at=at, channel=channel, owner_id=owner or None,
-                      direction=direction, outcome=outcome, duration_minutes=duration, notes=subjects[i], **links)
+            add(src.file, lines[i], tid, at, channel, owner or None, direction, outcome, links["deal_id"],
+                links["lead_id"], links["contact_id"], links["account_id"], duration, subjects[i])
 
 
 def _links(ctx, src, i: int, tid: str, what: str, who: str, account: str) -> dict | None:

@@ -54,7 +54,11 @@ class SourceFile:
         for n in names:
             i = self._by_norm.get(norm(n))
             if i is not None:
-                return [c.strip() if isinstance(c, str) else ("" if c is None else str(c)) for c in self.raw.cells[i]]
+                cells = self.raw.cells[i]
+                try:
+                    return list(map(str.strip, cells))  # CSV cells are all str: one C-level pass
+                except TypeError:
+                    return [c.strip() if isinstance(c, str) else ("" if c is None else str(c)) for c in cells]
         return None
 
     def need(self, problems: ProblemCollector, *names: str) -> list[str]:
