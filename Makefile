@@ -34,6 +34,7 @@ bench: install-test
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_forecast.py
+	$(BIN)/python bench/bench_crm_import.py
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) demo-home

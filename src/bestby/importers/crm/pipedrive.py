@@ -40,11 +40,10 @@ Deals from the change log, the history of both kinds of deal
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bestby.importers.crm import pipedrive_activity, pipedrive_deal, pipedrive_log, pipedrive_people
+from bestby.importers.crm.context import MapContext
 from bestby.importers.crm.dates import Dates
 from bestby.importers.crm.findings import Findings
 from bestby.importers.crm.out import Out
@@ -84,15 +83,11 @@ DEAL_REASON = ("Deal - Lost reason", "lost_reason")
 DEAL_DATES = (DEAL_CREATED, DEAL_CLOSE_DATE, DEAL_WON, DEAL_LOST, DEAL_CLOSED, DEAL_UPDATED, DEAL_STAGE_CHANGE)
 
 
-class Ctx:
-    """What the parts of one mapping share: the files, the output, the findings, the problems, the ids."""
+class Ctx(MapContext):
+    """One Pipedrive mapping: the shared context plus the ids and names each part leaves for the next."""
 
     def __init__(self, files: dict[str, SourceFile], dates: Dates) -> None:
-        self.files = files
-        self.dates = dates
-        self.out = Out()
-        self.findings = Findings()
-        self.problems = ProblemCollector()
+        super().__init__(files, dates)
         self.pipelines: dict[str, str] = {}
         self.users: set[str] = set()
         self.accounts: set[str] = set()
@@ -105,28 +100,6 @@ class Ctx:
         self.deals: dict[str, str | None] = {}   # imported deal id -> its account id
         self.skipped_deals: set[str] = set()
         self.lost_reasons: dict[str, tuple[str, int]] = {}
-
-    def ts(self, src: SourceFile, column: str, i: int, cell: str) -> datetime | None:
-        if not cell:
-            return None
-        try:
-            return self.dates.ts(cell)
-        except ValueError as exc:
-            self.problems.add(src.file, src.lines[i], column, str(exc))
-            return None
-
-    def money(self, file: str, line: int, column: str, cell: str) -> Decimal | None:
-        """A decimal; a comma is a thousands separator only before a dot ("12,000.50"), else a problem."""
-        if not cell:
-            return None
-        try:
-            value = Decimal(cell.replace(",", "")) if "," in cell and "." in cell else Decimal(cell)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.problems.add(file, line, column, f"{cell!r} is not a number")
-            return None
-        return value
 
 
 def map_export(folder: Path, dates: Dates) -> tuple[Out, Findings]:
@@ -251,7 +224,7 @@ def _deals_from_export(ctx: Ctx, stages: Stages, log: pipedrive_log.ChangeLog | 
         deal = pipedrive_deal.DealIn(deal_id, f, line, created, status, closed_at, f, line, stage_cell=stage_cells[i],
                       pipeline=ctx.pipelines.get(pipes[i], pipes[i]) or None, end_at=at["change"])
         deal.values = dict(
-            name=titles[i] or None, amount=ctx.money(f, line, col["value"], values[i]), currency=currencies[i] or None,
+            name=titles[i] or None, amount=ctx.money_at(f, line, col["value"], values[i]), currency=currencies[i] or None,
             account_id=pipedrive_people.account_ref(ctx, orgs[i], f, line), owner_cell=owners[i],
             close_date=close_date.date() if close_date else None,
             lost_reason=pipedrive_deal.reason(ctx, reasons[i], f, line) if status == "lost" else None)

@@ -121,7 +121,7 @@ def deals_from_log(ctx: Ctx, stages: Stages, log: pipedrive_log.ChangeLog) -> No
         deal = DealIn(deal_id, f, inst.add_line, inst.created, status, closed_at, f, close_line)
         deal.values = dict(
             name=_v(latest, "title"), currency=_v(latest, "currency"),
-            amount=ctx.money(f, value.line, new_col, value.value) if value else None,
+            amount=ctx.money_at(f, value.line, new_col, value.value) if value else None,
             account_id=pipedrive_people.account_ref(ctx, _v(latest, "org_id") or "", f, _line(latest, "org_id")),
             owner_cell=_v(latest, "user_id") or "", owner_line=_line(latest, "user_id"),
             close_date=summary.close_dates[-1][1] if summary.close_dates else None, lost_reason=lost_reason)

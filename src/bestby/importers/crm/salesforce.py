@@ -62,11 +62,10 @@ Users, accounts, contacts, leads, touches
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bestby.importers.crm import salesforce_activity, salesforce_people
+from bestby.importers.crm.context import MapContext
 from bestby.importers.crm.dates import Dates
 from bestby.importers.crm.findings import Findings
 from bestby.importers.crm.history import Deal, Move, stage_events
@@ -109,15 +108,11 @@ def flags(cells: list[str] | None) -> list[bool | None] | None:
     return [known[c] for c in cells]
 
 
-class Ctx:
-    """What the parts of one mapping share: the files, the output, the findings, the problems."""
+class Ctx(MapContext):
+    """One Salesforce mapping: the shared context plus the ids each part leaves for the next."""
 
     def __init__(self, files: dict[str, SourceFile], dates: Dates) -> None:
-        self.files = files
-        self.dates = dates
-        self.out = Out()
-        self.findings = Findings()
-        self.problems = ProblemCollector()
+        super().__init__(files, dates)
         self.deals: dict[str, str] = {}       # imported deal id -> its account id ('' when none)
         self.skipped_deals: set[str] = set()
         self.accounts: set[str] = set()
@@ -126,52 +121,6 @@ class Ctx:
         self.users: set[str] = set()
         self.accounts_wanted: dict[str, tuple[str, int]] = {}  # referenced id -> first (file, line) naming it
         self.users_wanted: dict[str, tuple[str, int]] = {}
-        self.as_of: datetime | None = None    # the export's latest timestamp
-
-    def ts(self, src: SourceFile, column: str, i: int, cell: str) -> datetime | None:
-        if not cell:
-            return None
-        try:
-            value = self.dates.ts(cell)
-        except ValueError as exc:
-            self.problems.add(src.file, src.lines[i], src.header(column) or column, str(exc))
-            return None
-        return value
-
-    def ts_col(self, src: SourceFile, column: str, cells: list[str]) -> list[datetime | None]:
-        """``ts`` of a whole column; each bad cell is a problem (the column is then read cell by cell)."""
-        try:
-            return self.dates.ts_column(cells)
-        except ValueError:
-            return [self.ts(src, column, i, c) for i, c in enumerate(cells)]
-
-    def day_col(self, src: SourceFile, column: str, cells: list[str]) -> list:
-        try:
-            return self.dates.day_column(cells)
-        except ValueError:
-            return [self.day(src, column, i, c) for i, c in enumerate(cells)]
-
-    def day(self, src: SourceFile, column: str, i: int, cell: str):
-        if not cell:
-            return None
-        try:
-            return self.dates.day(cell)
-        except ValueError as exc:
-            self.problems.add(src.file, src.lines[i], src.header(column) or column, str(exc))
-            return None
-
-    def money(self, src: SourceFile, column: str, i: int, cell: str) -> Decimal | None:
-        if not cell:
-            return None
-        try:
-            value = Decimal(cell.replace(",", "")) if cell.count(",") and "." in cell else Decimal(cell)
-        except InvalidOperation:
-            self.problems.add(src.file, src.lines[i], src.header(column) or column, f"{cell!r} is not a number")
-            return None
-        if not value.is_finite():
-            self.problems.add(src.file, src.lines[i], src.header(column) or column, f"{cell!r} is not a number")
-            return None
-        return value
 
 
 def map_export(folder: Path, dates: Dates) -> tuple[Out, Findings]:
