@@ -39,6 +39,7 @@ Fields
 
 from __future__ import annotations
 
+from bestby.importers.crm.salesforce_stages import flags
 from bestby.importers.crm.salesforce_people import _whole
 
 SUBTYPES = {"call": "phone", "email": "email", "listemail": "email", "linkedin": "social"}
@@ -86,8 +87,6 @@ def _as_of(ctx):
 
 
 def touches(ctx) -> None:
-    from bestby.importers.crm.salesforce import flags
-
     table = ctx.out.table("touches")
     add = table.adder("touch_id", "at", "channel", "owner_id", "direction", "outcome", "deal_id", "lead_id",
                       "contact_id", "account_id", "duration_minutes", "notes")

@@ -40,6 +40,7 @@ Placeholders
 
 from __future__ import annotations
 
+from bestby.importers.crm.salesforce_stages import flag
 
 ROLE_RANK = ("decision_maker", "champion", "influencer", "user", "other")
 CONTACT_ROLES = {
@@ -198,8 +199,6 @@ def leads(ctx) -> None:
     table = ctx.out.table("leads")
     table.describe(src.file, lead_id="Id", owner_id="OwnerId", source="LeadSource", created_at="CreatedDate",
                    status="Status", converted_deal_id="ConvertedOpportunityId")
-    from bestby.importers.crm.salesforce import flag
-
     for i, lid in enumerate(ids):
         if not lid:
             ctx.problems.add(src.file, src.lines[i], "Id", "is required but empty")
