@@ -2,7 +2,8 @@
 
 :func:`decisions_since` is the only part that reads the store; everything
 else turns its list of :class:`Decision` into rows, without I/O, and
-:func:`write_decisions` writes them.
+:func:`write_decisions_to` writes them to a file object (the web page's
+download), :func:`write_decisions` to a path.
 
 Formats
 -------
@@ -263,16 +264,16 @@ def check_target(path: Path) -> None:
 
 # ---------------------------------------------------------------- writing
 
-def write_decisions(decisions: list[Decision], fmt: str, path: Path, *,
-                    loss_reason_field: str = DEFAULT_LOSS_REASON_FIELD) -> Written:
-    """Write ``decisions`` in ``fmt`` to ``path`` (all or nothing); return rows per kind.
+def write_decisions_to(decisions: list[Decision], fmt: str, fh, *,
+                       loss_reason_field: str = DEFAULT_LOSS_REASON_FIELD) -> Written:
+    """Write ``decisions`` in ``fmt`` to the text file object ``fh`` (header row, LF line ends); rows per kind.
 
     Rows per kind: for ``csv`` the kind of each action; for a CRM file the
-    kind of each deal's latest action in the window.
+    kind of each deal's latest action in the window. The options are checked
+    before anything is written; ``fh`` should be opened with ``newline=""``
+    (the ``csv`` module's own line ends are kept).
     """
     check_options(fmt, loss_reason_field)
-    path = Path(path)
-    check_target(path)
     if fmt == "csv":
         header, rows = list(LOG_COLUMNS), log_rows(decisions)
         kinds, changed = Counter(d.kind for d in decisions), []
@@ -281,14 +282,24 @@ def write_decisions(decisions: list[Decision], fmt: str, path: Path, *,
         header = crm_header(fmt, loss_reason_field=loss_reason_field)
         rows = [crm_row(fmt, s) for s in states]
         kinds, changed = Counter(s.latest_kind for s in states), [s.deal_id for s in states if s.changed_since]
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Written(rows={k: kinds.get(k, 0) for k in KINDS}, changed=changed)
+
+
+def write_decisions(decisions: list[Decision], fmt: str, path: Path, *,
+                    loss_reason_field: str = DEFAULT_LOSS_REASON_FIELD) -> Written:
+    """Write ``decisions`` in ``fmt`` to ``path`` (all or nothing); return rows per kind (see :func:`write_decisions_to`)."""
+    check_options(fmt, loss_reason_field)
+    path = Path(path)
+    check_target(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
+            written = write_decisions_to(decisions, fmt, fh, loss_reason_field=loss_reason_field)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ExportError("path", f"{str(path)!r}: {exc.strerror or exc}") from None
-    return Written(rows={k: kinds.get(k, 0) for k in KINDS}, changed=changed)
+    return written

@@ -22,6 +22,7 @@ urlpatterns = [
     path("clearance/clear/", views_clearance.clear, name="clearance_clear"),
     path("clearance/snooze/", views_clearance.snooze, name="clearance_snooze"),
     path("clearance/undo/<int:action_id>/", views_clearance.undo, name="clearance_undo"),
+    path("clearance/decisions/", views_clearance.decisions_download, name="clearance_decisions"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("shelf-life/", views_shelf.shelf_life_page, name="shelf_life"),
     path("forecast/", views_forecast.forecast_page, name="forecast"),

@@ -6,15 +6,27 @@ today and visible to the user, by clearance weight, ``PAGE_SIZE`` rows a page
 (``?page=``). Every action posts a CSRF-protected form and goes through
 :mod:`bestby.clearance.services` (one transaction, audited); a deal the user
 may not see answers 404. HTMX requests get the list back as a partial.
+
+"Send decisions to your CRM" (:func:`decisions_download`) returns the
+clears, snoozes and undos since a date as a CSV download, written by
+:mod:`bestby.exporters_decisions` (the same files as ``bestby export
+decisions``). Who may download what follows who may clear and undo
+(:func:`bestby.people.access.can_change`: anyone who may see a deal): every
+signed-in user gets the decisions on the deals they may see now (admins:
+all; managers: their team's; reps: their own), the same actions the page's
+"Recent actions" lists. A CRM file's row for a deal is the deal's net state
+over all its actions in the window, so the filter keeps or drops a deal
+with all its actions.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -25,6 +37,7 @@ from bestby.clearance import openbook
 from bestby.clearance.review import cached_list, snoozed_deal_keys
 from bestby.clearance.models import ClearanceAction, Freshness
 from bestby.clearance.snapshot import computed_at
+from bestby.exporters_decisions import DEFAULT_LOSS_REASON_FIELD, FORMATS, ExportError
 from bestby.people import access
 from bestby.pipeline import revision
 from bestby.web.fragments import fragments
@@ -76,13 +89,14 @@ def list_html(user, number: int, checked: frozenset) -> str:
     return fragments.get(key, render_list)
 
 
-def _render(request, *, errors=None, message="", done=(), form=None, status=200):
+def _render(request, *, errors=None, message="", done=(), form=None, status=200, export=None):
     number = _page_number(request) if request.method == "GET" else 1
     checked = frozenset((form or {}).get("deals", ()))
     context = {"list_html": mark_safe(list_html(request.user, number, checked)),  # escaped when rendered
                "recent": recent_actions(request.user),
                "computed_at": computed_at(), "errors": errors or {}, "message": message, "done": list(done),
-               "form": form or {}, "tomorrow": date.fromordinal(_today().toordinal() + 1)}
+               "form": form or {}, "tomorrow": date.fromordinal(_today().toordinal() + 1),
+               "export": export or _export_defaults(), "export_formats": FORMATS}
     partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
     # htmx does not swap a 4xx answer: a refused action comes back as 200 with its error shown by the field
     return render(request, "web/_clearance.html" if partial else "web/clearance.html", context,
@@ -164,3 +178,65 @@ def undo(request, action_id: int):
     except services.ClearanceError as exc:
         return _render(request, errors={exc.param: exc.message}, status=400)
     return _render(request, message=f"Undid action #{action.pk} on {action.deal.external_id} (action #{done.pk})")
+
+
+# ------------------------------------------------------------------ decisions back to the CRM
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EXPORT_DAYS = 30  # the form's default window: a month of reviews
+
+
+def _export_defaults() -> dict:
+    since = date.fromordinal(_today().toordinal() - EXPORT_DAYS)
+    return {"since": since.isoformat(), "format": "salesforce", "loss_reason_field": DEFAULT_LOSS_REASON_FIELD}
+
+
+def export_options(params) -> tuple[datetime, str, str]:
+    """``since`` (YYYY-MM-DD, from midnight UTC), ``format`` and ``loss_reason_field`` from the query or form.
+
+    ``loss_reason_field`` names a column of the Salesforce file only; for the
+    other formats it may be empty or the default (the form always sends it)
+    and is refused otherwise. ExportError names the parameter at fault.
+    """
+    from bestby.exporters_decisions import check_options
+
+    raw = params.get("since", "").strip()
+    try:
+        if not _DATE.fullmatch(raw):
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ExportError("since", f"{raw!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)") from None
+    fmt = params.get("format", "").strip()
+    field = params.get("loss_reason_field", "").strip()
+    if fmt not in FORMATS:
+        raise ExportError("format", f"{fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt != "salesforce" and field not in ("", DEFAULT_LOSS_REASON_FIELD):
+        raise ExportError("loss_reason_field", f"applies to the salesforce format only (not {fmt!r})")
+    field = field or DEFAULT_LOSS_REASON_FIELD
+    check_options(fmt, field)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC), fmt, field
+
+
+@login_required
+def decisions_download(request):
+    """GET or POST since, format, loss_reason_field: the decisions since that day on deals the user may see, as
+    a CSV attachment; bad parameters give the page with the message by the form (400)."""
+    from bestby.exporters_decisions import decisions_since, write_decisions_to
+
+    params = request.POST if request.method == "POST" else request.GET
+    try:
+        since, fmt, field = export_options(params)
+    except ExportError as exc:
+        shown = {k: params.get(k, "") for k in ("since", "format", "loss_reason_field")}
+        return _render(request, errors={"export": str(exc), "export_field": exc.param if exc.param != "fmt"
+                                        else "format"}, export=shown, status=400)
+    decisions = decisions_since(since)
+    if not access.is_admin(request.user):
+        visible = set(ClearanceAction.objects.filter(access.deal_q(request.user), at__gte=since)
+                      .values_list("pk", flat=True))
+        decisions = [d for d in decisions if d.action_id in visible]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="bestby-decisions-{fmt}-{since:%Y-%m-%d}.csv"'
+    write_decisions_to(decisions, fmt, response, loss_reason_field=field)
+    return response
