@@ -35,11 +35,19 @@ def test_secret_key_from_environment_wins(tmp_path, monkeypatch):
         ("BESTBY_FISCAL_YEAR_START", "13"),
         ("BESTBY_FISCAL_YEAR_START", "april"),
         ("BESTBY_DATABASE_URL", "mysql://x@y/z"),
+        ("BESTBY_COUNTRY", "XX"),
+        ("BESTBY_COUNTRY", "DE-ZZ"),
     ],
 )
 def test_bad_setting_names_the_variable(tmp_path, var, value):
     with pytest.raises(ConfigError, match=var):
         load({"BESTBY_HOME": str(tmp_path), var: value})
+
+
+def test_country_and_region(tmp_path):
+    cfg = load({"BESTBY_HOME": str(tmp_path), "BESTBY_COUNTRY": "us-ca"})
+    assert (cfg.country, cfg.country_region) == ("US", "CA")
+    assert load({"BESTBY_HOME": str(tmp_path)}).country is None
 
 
 def test_settings_use_wal_on_sqlite():

@@ -14,6 +14,10 @@ fresh laptop runs bestby with no configuration file at all:
 ``BESTBY_TIME_ZONE``       workspace time zone (default ``UTC``); bare dates in
                            imports are midnight in this zone
 ``BESTBY_CURRENCY``        workspace currency (default ``USD``)
+``BESTBY_COUNTRY``         ISO 3166 code of the country whose public holidays
+                           are not business days for cadences, optionally with
+                           a region: ``DE``, ``US-CA`` (default: none, only
+                           weekends are skipped)
 ``BESTBY_FISCAL_YEAR_START``  first month of the fiscal year, 1-12 (default 1)
 ``BESTBY_DEBUG``           ``1`` for Django's debug pages (default off)
 ``BESTBY_ALLOWED_HOSTS``   comma-separated (default ``127.0.0.1,localhost``)
@@ -42,6 +46,8 @@ class Config:
     fiscal_year_start: int
     debug: bool
     allowed_hosts: tuple[str, ...]
+    country: str | None = None
+    country_region: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,6 +86,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
     currency = (env.get("BESTBY_CURRENCY") or "USD").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ConfigError(f"BESTBY_CURRENCY={currency!r}: use a three-letter ISO 4217 code such as EUR")
+    country, region = _country(env.get("BESTBY_COUNTRY") or "")
     fy = env.get("BESTBY_FISCAL_YEAR_START") or "1"
     if not fy.isdigit() or not 1 <= int(fy) <= 12:
         raise ConfigError(f"BESTBY_FISCAL_YEAR_START={fy!r}: use a month number from 1 to 12")
@@ -90,6 +97,24 @@ def load(environ: dict[str, str] | None = None) -> Config:
         time_zone=tz,
         currency=currency,
         fiscal_year_start=int(fy),
+        country=country,
+        country_region=region,
         debug=env.get("BESTBY_DEBUG", "") in ("1", "true", "yes"),
         allowed_hosts=hosts,
     )
+
+
+def _country(text: str) -> tuple[str | None, str | None]:
+    """``BESTBY_COUNTRY``: ``DE`` or ``US-CA`` -> (country, region); ConfigError when the holidays package lacks it."""
+    text = text.strip().upper()
+    if not text:
+        return None, None
+    country, _, region = text.partition("-")
+    import holidays
+
+    try:
+        holidays.country_holidays(country, subdiv=region or None)
+    except NotImplementedError:
+        raise ConfigError(f"BESTBY_COUNTRY={text!r}: use an ISO 3166 code such as DE, or DE-BY, US-CA for a "
+                          "region") from None
+    return country, region or None

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "bestby.goals",
     "bestby.audit",
     "bestby.clearance",
+    "bestby.cadences",
     "bestby.web",
     "bestby.api", "ninja",  # the REST API; "ninja" serves Swagger UI from the package (no CDN)
 ]
@@ -114,3 +115,5 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BESTBY_CURRENCY = CONFIG.currency
 BESTBY_FISCAL_YEAR_START = CONFIG.fiscal_year_start
+BESTBY_COUNTRY = CONFIG.country
+BESTBY_COUNTRY_REGION = CONFIG.country_region

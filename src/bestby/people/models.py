@@ -28,6 +28,8 @@ class User(AbstractUser):
     )
     team = models.CharField(max_length=120, blank=True, db_index=True)
     territory = models.CharField(max_length=120, blank=True)
+    #: the seller's IANA time zone (their "today" and their calendar); empty: the workspace's
+    time_zone = models.CharField(max_length=64, blank=True)
     custom = models.JSONField(default=dict, blank=True)
 
     objects = UserManager()
@@ -37,6 +39,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display(self.name, self.email, self.external_id)
+
+    def zone(self):
+        """The seller's time zone (a ZoneInfo), else the workspace's."""
+        import zoneinfo
+
+        from django.conf import settings
+
+        return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
     @staticmethod
     def display(name: str, email: str, external_id: str) -> str:
