@@ -167,3 +167,23 @@ def test_bad_outcome_is_refused(rep):
     with pytest.raises(services.CadenceError) as exc:
         services.buyer_engaged(e.tasks.get(position=1).pk, outcome="no_answer")
     assert exc.value.param == "outcome" and snapshot() == before
+
+
+def test_a_reply_to_an_extra_call_engages_the_lead_and_ends_its_cadence(rep):
+    one = lead(rep)
+    [e] = services.enrol(leads=[one], start=D(2026, 3, 30))
+    Touch.objects.create(external_id="t1", at=datetime(2026, 3, 30, 8, tzinfo=UTC), channel="phone", owner=rep,
+                         direction="out", lead=one)
+    e.tasks.filter(channel__in=("phone", "voicemail")).update(status="skipped")   # no open call task left
+    [extra] = services.one_more_call(rep, now=datetime(2026, 3, 31, 13, tzinfo=UTC))
+    assert extra.enrollment is None and extra.due_on == D(2026, 4, 1)
+    services.buyer_engaged(extra.pk, outcome="meeting_booked", channel="phone", at=datetime(2026, 4, 1, 9, tzinfo=UTC))
+    e.refresh_from_db()
+    assert e.status == "engaged" and Lead.objects.get(external_id="L1").status == "engaged"
+    assert CadenceTask.objects.get(pk=extra.pk).status == "done"
+
+
+def test_one_more_call_with_nobody_called_writes_nothing(rep):
+    before = snapshot()
+    assert services.one_more_call(rep, now=datetime(2026, 4, 2, 13, tzinfo=UTC)) == []
+    assert snapshot() == before

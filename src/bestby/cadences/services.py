@@ -225,12 +225,18 @@ def buyer_engaged(task_id: int, *, outcome: str, channel: str = "email", at: dat
     task = _open_task(task_id)
     at = at or _now()
     _touch(task, channel=channel, outcome=outcome, direction="in", at=at, by=by, notes=notes)
-    if task.enrollment_id:
-        _end(task.enrollment, EnrollmentStatus.ENGAGED, at=at, by=by)
-    else:
+    enrollment = task.enrollment
+    if enrollment is None:
+        # an extra call: the task is answered; a running cadence of the same person ends as well
         task.status, task.done_at, task.done_on, task.outcome, task.by = (
             TaskStatus.DONE, at, _local_today(task.owner, at), outcome, by)
         task.save()
+        person = {"lead_id": task.lead_id} if task.lead_id else {"contact_id": task.contact_id}
+        enrollment = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE, **person).first()
+    if enrollment is not None:
+        _end(enrollment, EnrollmentStatus.ENGAGED, at=at, by=by)
+    elif task.lead_id:
+        Lead.objects.filter(pk=task.lead_id).update(status="engaged")
     return task
 
 
@@ -289,9 +295,10 @@ def one_more_call(user, *, by=None, now: datetime | None = None, instruction: st
         seen.add(key)
         out.append(CadenceTask(owner=user, lead_id=lead_id, contact_id=None if lead_id else contact_id,
                                deal_id=deal_id, channel="phone", instruction=instruction, planned_on=due, due_on=due))
-    CadenceTask.objects.bulk_create(out)
-    record(by=by, action="cadence.one_more_call", obj=user, before=None, at=now,
-           after={"tasks": len(out), "due": due.isoformat()})
+    if out:
+        CadenceTask.objects.bulk_create(out)
+        record(by=by, action="cadence.one_more_call", obj=user, before=None, at=now,
+               after={"tasks": len(out), "due": due.isoformat()})
     return out
 
 

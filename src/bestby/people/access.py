@@ -183,3 +183,14 @@ def quota_editable_keys(user) -> frozenset[str] | None:
     if user.team:
         keys.add(f"team:{user.team}")
     return frozenset(keys)
+
+
+def leads_for(user) -> QuerySet:
+    """Leads whose owner ``user`` may see (admins: all leads, unowned ones too)."""
+    from bestby.activities.models import Lead
+
+    if is_admin(user):
+        return Lead.objects.all()
+    if not _signed_in(user):
+        return Lead.objects.none()
+    return Lead.objects.filter(owner__in=owners_for(user))
