@@ -308,8 +308,10 @@ def demo_cmd(
 # feature). Under `python -m bestby.cli` this file runs as __main__: the importable module registers them
 # (see the end of the file), so they are not imported into __main__ as well (a circular import).
 if __name__ != "__main__":
+    from bestby import cli_adherence  # noqa: E402,F401
     from bestby import cli_analytics  # noqa: E402,F401
     from bestby import cli_backtest  # noqa: E402,F401
+    from bestby import cli_cadence  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401
     from bestby import cli_coverage  # noqa: E402,F401
     from bestby import cli_crm  # noqa: E402,F401

@@ -8,8 +8,12 @@
     the URL carries one of the user's API tokens (``bestby token create``;
     revoking it ends the feed). It lists, for the token owner's visible open
     deals, all-day events on each deal's best-by date and expected close date,
-    and the day a snooze ends. ``icalendar`` writes the RFC 5545 text (line
-    folding, escaping, UIDs) so the feed is read the same by every calendar.
+    and the day a snooze ends, and the token owner's open cadence tasks
+    (:mod:`bestby.cadences.ical`: one all-day event per task on its due date).
+    ``icalendar`` writes the RFC 5545 text (line folding, escaping, UIDs) so
+    the feed is read the same by every calendar.
+``/calendar/tasks.ics``
+    The signed-in user's own open cadence tasks, as a file to download.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 
+from bestby.cadences.ical import add_task_events, open_tasks, tasks_calendar
 from bestby.clearance.services import active_snoozes
 from bestby.people.access import deals_for
 from bestby.pipeline.models import DealStatus
@@ -53,7 +58,7 @@ def export_deals(request):
 
 
 def calendar_feed(request, token: str):
-    """The token owner's best-by dates, close dates and snooze ends as an iCalendar feed (404 for a bad token)."""
+    """The token owner's best-by dates, close dates, snooze ends and open tasks as an iCalendar feed (404: bad token)."""
     from icalendar import Calendar, Event
 
     from bestby.api.tokens import authenticate
@@ -91,4 +96,13 @@ def calendar_feed(request, token: str):
         if snooze is not None:
             event(f"snooze-{snooze.pk}", snooze.until, f"Snooze ends: {d.name or d.external_id}",
                   f"Snoozed: {snooze.reason}")
+    add_task_events(cal, open_tasks(user), stamp=stamp)
     return HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+
+
+@login_required
+def tasks_download(request):
+    """The signed-in user's open cadence tasks as an .ics file (all-day events on their due dates)."""
+    response = HttpResponse(tasks_calendar(request.user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="bestby-tasks.ics"'
+    return response
