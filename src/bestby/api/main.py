@@ -11,7 +11,7 @@ from django.urls import re_path
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from bestby.api import accounts, analytics, clearance, deals, errors, quotas, reports, touches
+from bestby.api import accounts, analytics, cadences, clearance, deals, errors, quotas, reports, touches
 from bestby.api.auth import TokenAuth
 
 
@@ -32,5 +32,5 @@ api = BestbyAPI(
                 '`{"detail": ..., "field": ...}`; every edit of a deal sends the `version` it was based on.',
 )
 errors.install(api)
-for module in (deals, accounts, touches, analytics, clearance, reports, quotas):
+for module in (deals, accounts, touches, analytics, clearance, reports, quotas, cadences):
     api.add_router("/", module.router)
