@@ -127,6 +127,45 @@ def enrol_cmd(
     console.print(f"{n} lead{'' if n == 1 else 's'} enrolled; see `bestby today --user EMAIL`.", highlight=False)
 
 
+@cadence_app.command("convert")
+def convert_cmd(
+    lead_id: Annotated[str, typer.Argument(metavar="LEAD_ID", help="An engaged lead (it replied or booked a meeting).")],
+    pipeline: Annotated[Optional[str], typer.Option("--pipeline", help="Pipeline name. Default: the first one.",
+                                                    show_default=False)] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Open stage to start in. Default: the pipeline's "
+                                                 "first open stage.", show_default=False)] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="E-mail or user id of who converts (audit log).",
+                                              show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """Turn an engaged lead into a deal at the first meeting stage."""
+    setup(db)
+    from bestby.activities.models import Lead
+    from bestby.cadences import services
+    from bestby.pipeline.models import Pipeline, Stage
+
+    lead = Lead.objects.filter(external_id=lead_id).first()
+    if lead is None:
+        _fail("LEAD_ID", f"no lead has the id {lead_id!r}")
+    chosen = None
+    if pipeline is not None:
+        chosen = Pipeline.objects.filter(name=pipeline).first()
+        if chosen is None:
+            _fail("--pipeline", f"no pipeline is named {pipeline!r}")
+    at_stage = None
+    if stage is not None:
+        at_stage = Stage.objects.filter(name=stage, **({"pipeline": chosen} if chosen else {})).first()
+        if at_stage is None:
+            _fail("--stage", f"no stage is named {stage!r}" + (f" in {pipeline!r}" if chosen else ""))
+    user = _find_user(by, "--by") if by is not None else None
+    try:
+        deal = services.convert(lead, pipeline=chosen, stage=at_stage, by=user)
+    except services.CadenceError as exc:
+        _fail({"lead": "LEAD_ID", "pipeline": "--pipeline", "stage": "--stage"}.get(exc.param, exc.param), exc.message)
+    console.print(f"Lead {lead_id} is now deal {deal.external_id} in {deal.pipeline.name} / {deal.stage.name}.",
+                  highlight=False, markup=False)
+
+
 # ---------------------------------------------------------------- today
 
 def today_rows(tasks, day: date) -> list[dict]:

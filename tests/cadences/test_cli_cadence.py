@@ -174,3 +174,23 @@ def test_cadence_list_shows_steps_and_writes_nothing(rita):
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
     assert rows == [["1", "0", "phone", "Call."], ["2", "2", "email", "Mail."]]
     assert "Six touches" not in result.stdout   # only stored cadences once there are any
+
+
+def test_convert_an_engaged_lead_from_the_command_line():
+    from bestby.pipeline.models import Deal, Pipeline, Stage
+
+    rep = User.objects.create(username="cora", email="cora@example.com", external_id="u-cora", role="rep")
+    p = Pipeline.objects.create(name="inbound")
+    Stage.objects.create(pipeline=p, name="Meeting", position=1, kind="open")
+    Stage.objects.create(pipeline=p, name="Won", position=2, kind="won")
+    lead = Lead.objects.create(external_id="LX", owner=rep, status="new", company="Globex")
+    result = runner.invoke(app, ["cadence", "convert", "LX"])
+    assert result.exit_code == 2 and "LEAD_ID" in result.output and Deal.objects.count() == 0
+    [e] = services.enrol(leads=[lead], start=D(2026, 3, 27))
+    services.buyer_engaged(e.tasks.get(position=1).pk, outcome="replied", at=datetime(2026, 3, 27, 9, tzinfo=UTC))
+    result = runner.invoke(app, ["cadence", "convert", "LX", "--stage", "Nope"])
+    assert result.exit_code == 2 and "--stage" in result.output and Deal.objects.count() == 0
+    result = runner.invoke(app, ["cadence", "convert", "LX", "--by", "cora@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "deal lead-LX in inbound / Meeting" in result.output
+    assert Deal.objects.get(external_id="lead-LX").name == "Globex"

@@ -187,3 +187,24 @@ def test_one_more_call_with_nobody_called_writes_nothing(rep):
     before = snapshot()
     assert services.one_more_call(rep, now=datetime(2026, 4, 2, 13, tzinfo=UTC)) == []
     assert snapshot() == before
+
+
+def test_an_engaged_lead_becomes_a_deal_at_the_first_open_stage(rep):
+    from bestby.pipeline.models import Deal, Pipeline, Stage, StageEvent
+
+    p = Pipeline.objects.create(name="new business")
+    for pos, (name, kind) in enumerate((("Lost", "lost"), ("Discovery", "open"), ("Proposal", "open"), ("Won", "won"))):
+        Stage.objects.create(pipeline=p, name=name, position=pos + 1, kind=kind)
+    one = lead(rep)
+    with pytest.raises(services.CadenceError) as exc:
+        services.convert(one)
+    assert exc.value.param == "lead" and Deal.objects.count() == 0
+    [e] = services.enrol(leads=[one], start=D(2026, 3, 27))
+    services.buyer_engaged(e.tasks.get(position=1).pk, outcome="meeting_booked", at=datetime(2026, 3, 27, 9, tzinfo=UTC))
+    deal = services.convert(Lead.objects.get(pk=one.pk), at=datetime(2026, 3, 27, 10, tzinfo=UTC))
+    assert (deal.external_id, deal.stage.name, deal.status, deal.owner_id) == ("lead-L1", "Discovery", "open", rep.pk)
+    assert StageEvent.objects.get(deal=deal).at == datetime(2026, 3, 27, 10, tzinfo=UTC)
+    one.refresh_from_db()
+    assert one.status == "converted" and one.converted_deal_id == deal.pk
+    with pytest.raises(services.CadenceError):
+        services.convert(one)   # once only

@@ -20,6 +20,9 @@ store:
 * ``one_more_call`` adds one call task, due the next business day, for every
   lead and contact the seller called this week (Monday to today, their
   calendar) that has no open call task already.
+* ``convert`` turns an engaged lead into a deal at the first meeting stage:
+  the pipeline's first open stage unless another is given (a process starts
+  with the first conversation), owned by the lead's owner.
 * ``record_social`` keeps a like or a follow as a ``social`` touch: it is not
   a touch for cadence counts and never completes a step.
 """
@@ -314,6 +317,38 @@ def record_social(*, lead=None, contact=None, owner, at: datetime | None = None,
                                  custom={"recorded_by": "cadence"})
     record(by=by, action="cadence.social", obj=lead or contact, before=None, after={"touch": touch.external_id}, at=at)
     return touch
+
+
+@transaction.atomic
+def convert(lead: Lead, *, pipeline=None, stage=None, amount=None, by=None, at: datetime | None = None):
+    """The engaged lead becomes a deal (module doc); CadenceError names what is refused."""
+    from bestby.pipeline import services as deals
+    from bestby.pipeline.models import Pipeline, Stage
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status != "engaged":
+        raise CadenceError("lead", f"lead {lead.external_id} is {lead.status or 'without status'}; only an engaged "
+                           "lead (a reply or a booked meeting) becomes a deal")
+    if pipeline is None:
+        pipeline = stage.pipeline if stage is not None else Pipeline.objects.order_by("id").first()
+        if pipeline is None:
+            raise CadenceError("pipeline", "there is no pipeline yet; import or create one first")
+    if stage is None:
+        stage = Stage.objects.filter(pipeline=pipeline, kind="open").order_by("position").first()
+        if stage is None:
+            raise CadenceError("stage", f"pipeline {pipeline.name!r} has no open stage")
+    elif stage.pipeline_id != pipeline.pk or stage.kind != "open":
+        raise CadenceError("stage", f"{stage.name!r} is not an open stage of pipeline {pipeline.name!r}")
+    external_id = f"lead-{lead.external_id}"
+    try:
+        deal = deals.create_deal(external_id=external_id, pipeline=pipeline, stage=stage, by=by, owner=lead.owner,
+                                 name=lead.company or lead.name, amount=amount, at=at or _now(), source=lead.source)
+    except deals.DealError as exc:
+        raise CadenceError("lead", str(exc)) from None
+    Lead.objects.filter(pk=lead.pk).update(status="converted", converted_deal=deal)
+    record(by=by, action="cadence.convert", obj=lead, before={"status": "engaged"},
+           after={"status": "converted", "deal": deal.external_id}, at=at)
+    return deal
 
 
 def today(user, *, now: datetime | None = None):
