@@ -197,3 +197,24 @@ def test_adherence_is_hand_counted_and_role_cut(world, enrolled):
     assert steps(world["api"]["other"]) == {("team", "B"): (3, 0, 0, 0, 3), ("owner", "otto"): (3, 0, 0, 0, 3)}
     bad = rep.get("/api/adherence", period="2026-03-31..2026-03-27")
     assert (bad.status_code, bad.json()["field"]) == (422, "period")
+
+
+def test_an_engaged_lead_becomes_a_deal(world, enrolled):
+    from bestby.pipeline.models import Deal, Pipeline, Stage
+
+    rep, other = world["api"]["rep"], world["api"]["other"]
+    p = Pipeline.objects.create(name="inbound")
+    Stage.objects.create(pipeline=p, name="First meeting", position=1, kind="open")
+    Stage.objects.create(pipeline=p, name="Won", position=2, kind="won")
+    before = snapshot()
+    early = rep.post("/api/leads/L1/convert", {"pipeline": "inbound"})
+    assert (early.status_code, early.json()["field"]) == (422, "lead") and snapshot() == before
+    assert other.post("/api/leads/L1/convert", {}).status_code == 404     # otto may not see rita's lead
+    rep.post(f"/api/tasks/{enrolled['L1'][0]}/meeting-booked", {"channel": "phone", "at": "2026-03-27T10:00:00+01:00"})
+    bad = rep.post("/api/leads/L1/convert", {"pipeline": "inbound", "stage": "Won"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "stage")
+    got = rep.post("/api/leads/L1/convert", {"pipeline": "inbound", "amount": "12000"})
+    assert (got.status_code, got.json()) == (201, {"lead": "L1", "deal": "lead-L1", "pipeline": "inbound",
+                                                   "stage": "First meeting", "owner": "rita"})
+    deal = Deal.objects.get(external_id="lead-L1")
+    assert str(deal.amount) == "12000.00" and Lead.objects.get(external_id="L1").status == "converted"

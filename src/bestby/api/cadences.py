@@ -46,7 +46,8 @@ from bestby.activities.models import Lead, Touch
 from bestby.api.common import created, ext
 from bestby.api.errors import FieldError, not_found
 from bestby.api.schemas import Error, Text
-from bestby.api.schemas_cadences import (AdherenceOut, BuyerIn, CadenceIn, CadenceOut, CadenceTaskOut, EnrolIn, EnrollmentOut,
+from bestby.api.schemas_cadences import (AdherenceOut, BuyerIn, CadenceIn, CadenceOut, CadenceTaskOut, ConvertIn, ConvertOut,
+                                         EnrolIn, EnrollmentOut,
                                          OneMoreCallIn, SocialIn, SocialOut, TaskDoneIn, TaskSkipIn, TodayOut)
 from bestby.cadences import schedule, services
 from bestby.cadences.models import Cadence, CadenceStep, CadenceTask
@@ -323,6 +324,30 @@ def social(request, payload: SocialIn):
     t = Touch.objects.select_related("owner", "lead", "contact", "account").get(pk=touch.pk)
     return created({"id": t.external_id, "at": t.at, "channel": t.channel, "owner": t.owner.external_id,
                     "lead": ext(t.lead), "contact": ext(t.contact), "account": ext(t.account), "notes": t.notes})
+
+
+@router.post("/leads/{lead_id}/convert", response={201: ConvertOut, 404: Error, 422: Error},
+             summary="Make an engaged lead a deal, at the first meeting stage (the pipeline's first open stage)")
+def convert(request, lead_id: str, payload: ConvertIn):
+    from bestby.pipeline.models import Pipeline, Stage
+
+    user = request.auth
+    lead = leads_for(user).filter(external_id=lead_id).first()
+    if lead is None:
+        raise FieldError(404, "lead", f"no lead {lead_id!r} (or you may not see it)")
+    pipeline = stage = None
+    if payload.pipeline is not None:
+        pipeline = Pipeline.objects.filter(name=payload.pipeline).first()
+        if pipeline is None:
+            raise FieldError(422, "pipeline", f"no pipeline is named {payload.pipeline!r}")
+    if payload.stage is not None:
+        stage = Stage.objects.filter(name=payload.stage, **({"pipeline": pipeline} if pipeline else {})).first()
+        if stage is None:
+            raise FieldError(422, "stage", f"no stage is named {payload.stage!r}")
+    with refused():
+        deal = services.convert(lead, pipeline=pipeline, stage=stage, amount=payload.amount, by=user)
+    return created({"lead": lead.external_id, "deal": deal.external_id, "pipeline": deal.pipeline.name,
+                    "stage": deal.stage.name, "owner": deal.owner.external_id if deal.owner else None})
 
 
 # ---------------------------------------------------------------- adherence

@@ -10,6 +10,8 @@ id, by their number. Channels and outcomes are the interchange format's
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from datetime import date, datetime
 from typing import Literal, Optional
 
@@ -121,6 +123,21 @@ class BuyerIn(Schema):
     channel: Literal[REPLY_CHANNELS] = "email"  # type: ignore[valid-type]
     at: Optional[datetime] = Field(None, description="when the buyer answered, with its offset; default: now")
     notes: str = Field("", max_length=20_000)
+
+
+class ConvertIn(Schema):
+    pipeline: Optional[str] = Field(None, min_length=1, max_length=200, description="default: the first pipeline")
+    stage: Optional[str] = Field(None, min_length=1, max_length=200,
+                                 description="an open stage; default: the pipeline's first open stage")
+    amount: Optional[Decimal] = Field(None, ge=0, max_digits=14, decimal_places=2)
+
+
+class ConvertOut(Schema):
+    lead: str
+    deal: str
+    pipeline: str
+    stage: str
+    owner: Optional[str]
 
 
 class OneMoreCallIn(Schema):
