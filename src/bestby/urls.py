@@ -30,6 +30,7 @@ urlpatterns = [
     path("today/tasks/<int:task_id>/done/", views_today.done, name="today_done"),
     path("today/tasks/<int:task_id>/skip/", views_today.skip, name="today_skip"),
     path("today/tasks/<int:task_id>/engaged/", views_today.engaged, name="today_engaged"),
+    path("today/leads/<str:external_id>/convert/", views_today.convert, name="today_convert"),
     path("today/one-more-call/", views_today.one_more_call, name="today_one_more_call"),
     path("cadences/", views_cadences.cadences_page, name="cadences"),
     path("cadences/new/", views_cadences.cadence_new, name="cadence_new"),

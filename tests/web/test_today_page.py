@@ -277,3 +277,158 @@ def test_one_more_call_schedules_a_call_for_everyone_called_this_week(client, pe
     # again: everyone called has a call planned now
     html = c.post("/today/one-more-call/", {"user": "rep_a"}).content.decode()
     assert "One more call: nothing scheduled." in html and extra.count() == 2
+
+
+# --- Engaged leads: make it a deal -------------------------------------------------------------------------------
+#
+# Pipelines, created in this order (so by key: New business, Archive, Renewals; by name Archive would come first):
+#   New business: Proposal (position 2, open), Won (3, won), Discovery (1, open), created in that order, so the
+#                 first open stage by position is Discovery, not the first one stored;
+#   Archive:      Won (1, won), Lost (2, lost): no open stage;
+#   Renewals:     Check-in (1, open).
+# L1 (rep_a) becomes engaged by a reply on the page; L2 (rep_a) is in nurture; L4 (rep_b) is engaged.
+
+
+@pytest.fixture
+def pipelines(db):
+    from bestby.pipeline.models import Pipeline, Stage
+
+    made = {}
+    for name, stages in (("New business", (("Proposal", 2, "open"), ("Won", 3, "won"), ("Discovery", 1, "open"))),
+                         ("Archive", (("Won", 1, "won"), ("Lost", 2, "lost"))),
+                         ("Renewals", (("Check-in", 1, "open"),))):
+        made[name] = Pipeline.objects.create(name=name)
+        for stage, position, kind in stages:
+            Stage.objects.create(pipeline=made[name], name=stage, position=position, kind=kind)
+    return made
+
+
+@pytest.fixture
+def engaged_leads(client, enrolled, pipelines):
+    """L1 replied (through the page), L2 is in nurture, L4 of rep_b is engaged."""
+    signed_in(Client(), "rep_a").post(f"/today/tasks/{task('L1', 2).pk}/engaged/",
+                                      {"outcome": "replied", "via": "email"})
+    Lead.objects.filter(external_id="L2").update(status="nurture")
+    Lead.objects.create(external_id="L4", name="Vera Vier", company="Delta SE", owner=enrolled["rep_b"],
+                        status="engaged")
+    assert Lead.objects.get(external_id="L1").status == "engaged"
+    return enrolled
+
+
+def engaged_listed(html: str) -> list[str]:
+    """The lead keys of the Engaged leads table, in order ([] when it says there are none)."""
+    table = re.search(r'<table class="rows engaged-leads">(.*?)</table>', html, re.S).group(1)
+    return re.findall(r'<tr data-lead="([^"]+)"', table)
+
+
+def deal_snapshot():
+    from bestby.pipeline.models import Deal, StageEvent
+
+    return (list(Deal.objects.values_list("external_id", flat=True)), StageEvent.objects.count(),
+            list(Lead.objects.order_by("external_id").values_list("external_id", "status", "converted_deal")),
+            AuditEntry.objects.count())
+
+
+def test_engaged_leads_are_listed_with_a_make_it_a_deal_form(client, engaged_leads, pipelines):
+    html = signed_in(client, "rep_a").get("/today/").content.decode()
+    assert "<h2>Engaged leads</h2>" in html
+    assert engaged_listed(html) == ["L1"]   # L2 is in nurture; L4 is rep_b's
+    row = re.search(r'<tr data-lead="L1">.*?</tr>', html, re.S).group(0)
+    assert "Lena Lang" in row and "Acme GmbH" in row and 'action="/today/leads/L1/convert/"' in row
+    assert "Make it a deal" in row
+    # every pipeline, by key, the first preselected (the one the service takes when none is given)
+    options = re.findall(r'<option value="(\d+)"( selected)?>([^<]+)</option>', row)
+    assert options == [(str(pipelines["New business"].pk), " selected", "New business"),
+                       (str(pipelines["Archive"].pk), "", "Archive"), (str(pipelines["Renewals"].pk), "", "Renewals")]
+    assert engaged_listed(signed_in(Client(), "rep_b").get("/today/").content.decode()) == ["L4"]
+    assert engaged_listed(signed_in(Client(), "mgr").get("/today/?user=rep_a").content.decode()) == ["L1"]
+    assert engaged_listed(signed_in(Client(), "mgr").get("/today/").content.decode()) == []
+    assert "No engaged leads." in signed_in(Client(), "mgr").get("/today/").content.decode()
+
+
+def test_make_it_a_deal_starts_the_deal_at_the_first_open_stage(client, engaged_leads, pipelines):
+    from bestby.pipeline.models import Deal, StageEvent
+
+    c = signed_in(client, "rep_a")
+    response = c.post("/today/leads/L1/convert/", {"pipeline": str(pipelines["New business"].pk)})
+    html = response.content.decode()
+    assert response.status_code == 200
+    deal = Deal.objects.get()
+    assert (deal.external_id, deal.pipeline.name, deal.stage.name, deal.status, deal.owner.username, deal.name) == (
+        "lead-L1", "New business", "Discovery", "open", "rep_a", "Acme GmbH")   # the name is the lead's company
+    assert deal.created_at == NOW
+    entry = StageEvent.objects.get()
+    assert (entry.to_stage.name, entry.from_stage, entry.by.username, entry.at) == ("Discovery", None, "rep_a", NOW)
+    lead = Lead.objects.get(external_id="L1")
+    assert (lead.status, lead.converted_deal_id) == ("converted", deal.pk)
+    assert "Lead L1 is now deal lead-L1 in New business / Discovery." in html
+    assert '<a href="/deals/lead-L1/" data-deal="lead-L1">Open deal lead-L1</a>' in html
+    assert engaged_listed(html) == [] and "No engaged leads." in html
+    assert c.get("/deals/lead-L1/").status_code == 200
+    # a manager converts the rep's lead in another pipeline: the deal is the rep's, the change the manager's
+    Lead.objects.filter(external_id="L2").update(status="engaged")
+    html = signed_in(Client(), "mgr").post("/today/leads/L2/convert/", {"pipeline": str(pipelines["Renewals"].pk)},
+                                           HTTP_HX_REQUEST="true").content.decode()
+    renewal = Deal.objects.get(external_id="lead-L2")
+    assert (renewal.stage.name, renewal.owner.username, renewal.name) == ("Check-in", "rep_a", "Beta AG")
+    assert renewal.stage_events.get().by.username == "mgr"
+    assert "Lead L2 is now deal lead-L2 in Renewals / Check-in." in html and "<h1>" not in html
+
+
+def test_make_it_a_deal_without_a_pipeline_takes_the_first(client, engaged_leads, pipelines):
+    from bestby.pipeline.models import Deal
+
+    signed_in(client, "rep_a").post("/today/leads/L1/convert/", {})
+    assert Deal.objects.values_list("pipeline__name", "stage__name").get() == ("New business", "Discovery")
+
+
+def test_make_it_a_deal_refusals_name_the_field_and_change_nothing(client, engaged_leads, pipelines):
+    c = signed_in(client, "rep_a")
+    before = deal_snapshot()
+    response = c.post("/today/leads/L1/convert/", {"pipeline": str(pipelines["Archive"].pk)})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'<tr data-lead="L1">.*?<span class="error" data-field="stage" role="alert">'
+                     r"pipeline &#x27;Archive&#x27; has no open stage</span>", html, re.S)
+    for bad in ("999999", "abc", "99999999999999999999999"):
+        response = c.post("/today/leads/L1/convert/", {"pipeline": bad})
+        assert response.status_code == 400
+        assert (f'data-field="pipeline" role="alert">no pipeline &#x27;{bad}&#x27;; choose one of the list'
+                in response.content.decode())
+    response = c.post("/today/leads/L1/convert/", {"pipeline": "abc"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'data-field="pipeline"' in response.content.decode()
+    assert deal_snapshot() == before
+    assert engaged_listed(html) == ["L1"]
+    # a lead not engaged (in nurture), and a second click after converting, are refused on top of the list
+    response = c.post("/today/leads/L2/convert/", {})
+    assert response.status_code == 400
+    assert '<p class="error" data-field="lead" role="alert">lead L2 is nurture; only an engaged lead' in \
+        response.content.decode()
+    assert deal_snapshot() == before
+    c.post("/today/leads/L1/convert/", {})
+    before = deal_snapshot()
+    response = c.post("/today/leads/L1/convert/", {})
+    assert response.status_code == 400
+    assert '<p class="error" data-field="lead" role="alert">lead L1 is converted; only an engaged lead' in \
+        response.content.decode()
+    assert deal_snapshot() == before
+
+
+def test_a_lead_out_of_reach_answers_404_and_changes_nothing(client, engaged_leads, pipelines):
+    before = deal_snapshot()
+    rep_b = signed_in(client, "rep_b")
+    assert rep_b.post("/today/leads/L1/convert/", {"pipeline": str(pipelines["New business"].pk)}).status_code == 404
+    assert rep_b.post("/today/leads/NOPE/convert/", {}).status_code == 404
+    assert signed_in(Client(), "mgr").post("/today/leads/L4/convert/", {}).status_code == 404   # another team
+    assert rep_b.get("/today/leads/L4/convert/").status_code == 405   # a POST only
+    assert deal_snapshot() == before
+    assert Client().post("/today/leads/L4/convert/", {}).status_code == 302   # to the login page
+    assert deal_snapshot() == before
+
+
+def test_make_it_a_deal_without_csrf_token_is_refused(engaged_leads, pipelines):
+    strict = Client(enforce_csrf_checks=True)
+    strict.login(username="rep_a", password=PASSWORD)
+    before = deal_snapshot()
+    assert strict.post("/today/leads/L1/convert/", {"pipeline": str(pipelines["New business"].pk)}).status_code == 403
+    assert deal_snapshot() == before

@@ -22,6 +22,23 @@ Actions (CSRF-protected POSTs, one service call each, all audited there)
       business day for everyone the seller called this week; the page says
       how many it scheduled and for which day.
 
+Engaged leads: make it a deal
+    Below the tasks, the shown seller's leads with status ``engaged`` (a reply
+    or a booked meeting ended their cadence): the leads the seller owns among
+    those the user may see (:func:`bestby.people.access.leads_for`), by
+    external id. Each has a "Make it a deal" form: a pipeline select (every
+    pipeline, oldest first, so the preselected one is the one
+    :func:`services.convert` would pick when none is given) posting to
+    ``today/leads/<external_id>/convert/``, which calls
+    :func:`services.convert` with ``by`` the user. The deal, ``lead-<id>``,
+    starts at the pipeline's first open stage (a process starts with the
+    first conversation) and is owned by the lead's owner; the lead becomes
+    ``converted`` and leaves the list. The page says "Lead L1 is now deal
+    lead-L1 in <pipeline> / <stage>." with a link to the deal page. An
+    unknown pipeline key is refused by the pipeline select; a lead that is no
+    longer engaged (a second click) is refused at the top of the list. A lead
+    the user may not see answers 404.
+
 Who sees and acts for whom
     ``?user=<external_id>`` shows another seller's Today to whoever may see
     that seller's records (:func:`bestby.people.access.owners_for`: admins
@@ -44,6 +61,7 @@ from django.views.decorators.http import require_POST
 from bestby.cadences import services
 from bestby.cadences.models import CadenceTask
 from bestby.people import access
+from bestby.pipeline.models import Pipeline
 from bestby.web import clock
 
 #: the outcomes a seller picks when marking a task done ("" is none); replies and meetings have their own buttons
@@ -106,10 +124,20 @@ def rows(seller, now):
     return day, out
 
 
-def _render(request, seller, *, message: str = "", error: dict | None = None, status: int = 200):
+def engaged_leads(user, seller) -> list:
+    """The seller's engaged leads that ``user`` may see, by external id (the ones to make a deal of)."""
+    return list(access.leads_for(user).filter(owner=seller, status="engaged").order_by("external_id"))
+
+
+def _render(request, seller, *, message: str = "", link: tuple[str, str] | None = None, error: dict | None = None,
+            status: int = 200):
     day, listed = rows(seller, clock.now())
+    leads, error = engaged_leads(request.user, seller), dict(error or {})
+    if error.get("action") == "convert":   # by the lead's form, or on top when the lead is not listed (any more)
+        error["top"] = error["field"] == "lead" or error["lead"] not in {x.external_id for x in leads}
     context = {"seller": seller, "day": day, "rows": listed, "overdue": sum(1 for r in listed if r["late"] > 0),
-               "message": message, "error": error or {}, "outcomes": DONE_OUTCOMES,
+               "leads": leads, "pipelines": list(Pipeline.objects.order_by("id")),
+               "message": message, "link": link, "error": error, "outcomes": DONE_OUTCOMES,
                "channels": ENGAGED_CHANNELS, "others": seller != request.user,
                "sellers": list(access.owners_for(request.user).order_by("external_id"))}
     partial = _htmx(request)
@@ -191,3 +219,28 @@ def one_more_call(request):
         message = (f"One more call: scheduled {len(made)} call{'s' if len(made) != 1 else ''} "
                    f"for {made[0].due_on:%A %Y-%m-%d}: {names}.")
     return _render(request, seller, message=message)
+
+
+@login_required
+@require_POST
+def convert(request, external_id: str):
+    """Make the engaged lead a deal in the pipeline chosen (default: the first), at its first open stage."""
+    lead = access.leads_for(request.user).select_related("owner").filter(external_id=external_id).first()
+    if lead is None:
+        raise Http404("no such lead")
+    seller = lead.owner or request.user
+    key = request.POST.get("pipeline", "").strip()
+    try:
+        pipeline = None
+        if key:
+            pipeline = (Pipeline.objects.filter(pk=int(key)).first()
+                        if key.isdigit() and len(key) < 19 else None)   # beyond a 64-bit key: none
+            if pipeline is None:
+                raise services.CadenceError("pipeline", f"no pipeline {key!r}; choose one of the list")
+        deal = services.convert(lead, pipeline=pipeline, by=request.user, at=clock.now())
+    except services.CadenceError as exc:
+        return _render(request, seller, status=400, error={"lead": lead.external_id, "action": "convert",
+                                                           "field": exc.param, "message": exc.message})
+    where = f"{deal.pipeline.name} / {deal.stage.name}"
+    return _render(request, seller, message=f"Lead {lead.external_id} is now deal {deal.external_id} in {where}.",
+                   link=(deal.external_id, f"Open deal {deal.external_id}"))
