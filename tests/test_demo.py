@@ -24,6 +24,13 @@ def test_demo_workspace_has_data_and_three_working_sign_ins(tmp_path, monkeypatc
     assert User.objects.get(username=info.admin_login).is_superuser
     rep = User.objects.get(username=info.rep_login)
     assert rep.manager.username == info.manager_login
+    # the rep's Today opens with work: their first live leads in the default cadence, started 3 days ago
+    from bestby.activities.models import Lead
+    from bestby.cadences.models import Enrollment
+
+    live = list(Lead.objects.filter(owner=rep, status="in_cadence").values_list("external_id", flat=True))
+    enrolled = list(Enrollment.objects.filter(owner=rep).values_list("lead__external_id", flat=True))
+    assert sorted(enrolled) == sorted(live) and 0 < len(enrolled) <= 6
 
 
 def test_demo_runs_again_without_duplicating_anything(tmp_path, monkeypatch):
@@ -34,6 +41,10 @@ def test_demo_runs_again_without_duplicating_anything(tmp_path, monkeypatch):
     assert Deal.objects.count() == 60 and User.objects.count() == users
     assert first.password == second.password == "demo-from-environment"
     assert "0 rows new" in second.summary
+    from bestby.cadences.models import Enrollment
+
+    assert "enrolled" in first.summary and "enrolled" not in second.summary
+    assert f"; {Enrollment.objects.count()} of the demo rep's leads enrolled" in first.summary
 
 
 def test_signed_in_demo_manager_sees_the_pipeline(client, tmp_path, monkeypatch):

@@ -78,10 +78,38 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
             if user is not None:
                 user.set_password(password)
                 user.save(update_fields=["password"])
+    enrolled = _demo_cadences(rep)
     created = sum(c.created for c in report.files.values())
     deals_total = report.files.get("deals")
     summary = (
         f"Sample workspace ready in {home}: {deals_total.total if deals_total else 0:,} deals "
-        f"({created:,} rows new in this run); freshness of {fresh:,} open deals computed."
+        f"({created:,} rows new in this run); freshness of {fresh:,} open deals computed"
+        + (f"; {enrolled} of the demo rep's leads enrolled in the default cadence (see Today)." if enrolled else ".")
     )
     return DemoInfo(summary, admin.username, manager.username if manager else "", rep.username if rep else "", password)
+
+
+#: leads of the demo rep put in the default cadence, started this many calendar days ago, so that the
+#: Today page opens with overdue, due and coming tasks (a week of work, not a wall of it)
+DEMO_ENROLMENTS = 6
+DEMO_STARTED_DAYS_AGO = 3
+
+
+def _demo_cadences(rep) -> int:
+    """Enrol a few of the demo rep's live leads once (a second demo run enrols nobody); return how many."""
+    if rep is None:
+        return 0
+    from datetime import timedelta
+
+    from bestby.activities.models import Lead
+    from bestby.cadences import services
+    from bestby.cadences.models import Enrollment
+
+    if Enrollment.objects.filter(owner=rep).exists():
+        return 0
+    leads = list(Lead.objects.filter(owner=rep, status__in=("new", "nurture")).order_by("external_id")
+                 [:DEMO_ENROLMENTS])
+    if not leads:
+        return 0
+    start = datetime.now(rep.zone()).date() - timedelta(days=DEMO_STARTED_DAYS_AGO)
+    return len(services.enrol(leads=leads, start=start))
