@@ -11,8 +11,7 @@ written to a temporary name and renamed).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,7 +24,6 @@ decisions_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False
 
 # the module's parameters, as the command line names them
 _CLI_NAMES = {"since": "--since", "fmt": "--format", "loss_reason_field": "--loss-reason-field", "path": "FILE"}
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _fail(param: str, message: str) -> None:
@@ -35,14 +33,13 @@ def _fail(param: str, message: str) -> None:
 
 
 def _parse_since(value: str) -> datetime:
-    """``--since``: a date YYYY-MM-DD, read as midnight UTC (the log's times and clear dates are UTC)."""
+    """``--since``: see :func:`bestby.exporters_decisions.parse_since`."""
+    from bestby.exporters_decisions import ExportError, parse_since
+
     try:
-        if not _DATE.fullmatch(value.strip()):
-            raise ValueError
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        _fail("since", f"{value!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)")
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return parse_since(value)
+    except ExportError as exc:
+        _fail(exc.param, exc.message)
 
 
 def run_decisions(args: list[str]) -> None:

@@ -89,6 +89,22 @@ class ExportError(ValueError):
         super().__init__(f"{param}: {message}")
 
 
+_SINCE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_since(text: str) -> datetime:
+    """``since``: a date YYYY-MM-DD (no other spelling), read as midnight UTC (the log's times and clear dates
+    are UTC); ExportError("since") otherwise. One reading for the command line and the web form."""
+    raw = (text or "").strip()
+    try:
+        if not _SINCE.fullmatch(raw):
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ExportError("since", f"{raw!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Decision:
     """One clearance action with its deal, as read from the store (``before`` / ``after`` as stored)."""

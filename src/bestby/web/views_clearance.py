@@ -21,7 +21,6 @@ with all its actions.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 from django.contrib.auth.decorators import login_required
@@ -182,7 +181,6 @@ def undo(request, action_id: int):
 
 # ------------------------------------------------------------------ decisions back to the CRM
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXPORT_DAYS = 30  # the form's default window: a month of reviews
 
 
@@ -198,15 +196,9 @@ def export_options(params) -> tuple[datetime, str, str]:
     other formats it may be empty or the default (the form always sends it)
     and is refused otherwise. ExportError names the parameter at fault.
     """
-    from bestby.exporters_decisions import check_options
+    from bestby.exporters_decisions import check_options, parse_since
 
-    raw = params.get("since", "").strip()
-    try:
-        if not _DATE.fullmatch(raw):
-            raise ValueError
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise ExportError("since", f"{raw!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)") from None
+    since = parse_since(params.get("since", ""))
     fmt = params.get("format", "").strip()
     field = params.get("loss_reason_field", "").strip()
     if fmt not in FORMATS:
@@ -215,7 +207,7 @@ def export_options(params) -> tuple[datetime, str, str]:
         raise ExportError("loss_reason_field", f"applies to the salesforce format only (not {fmt!r})")
     field = field or DEFAULT_LOSS_REASON_FIELD
     check_options(fmt, field)
-    return datetime(day.year, day.month, day.day, tzinfo=UTC), fmt, field
+    return since, fmt, field
 
 
 @login_required
