@@ -88,6 +88,17 @@ def _print_report(report, as_json: bool) -> None:
         console.print(f"• {note}", markup=False, highlight=False, soft_wrap=True)
 
 
+def refuse_import(problems: list, truncated: int, advice: str) -> None:
+    """Print an import's problems (file, line, column, message), what to do next, and exit with code 1."""
+    err.print(f"[red bold]Import refused[/red bold]: {len(problems) + truncated} problem(s); nothing was written.")
+    for p in problems:
+        err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
+    if truncated:
+        err.print(f"  ... and {truncated} more")
+    err.print(advice)
+    raise typer.Exit(1)
+
+
 def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[str] | None = None) -> None:
     from bestby.importers.canonical import import_canonical
     from bestby.importers.problems import ImportFailed
@@ -96,13 +107,7 @@ def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[st
         with _progress() as progress:
             report = import_canonical(folder, dry_run=dry_run, progress=_Bars(progress))
     except ImportFailed as exc:
-        err.print(f"[red bold]Import refused[/red bold]: {len(exc.problems) + exc.truncated} problem(s); nothing was written.")
-        for p in exc.problems:
-            err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
-        if exc.truncated:
-            err.print(f"  ... and {exc.truncated} more")
-        err.print("Fix the file(s) and run the same command again.")
-        raise typer.Exit(1) from None
+        refuse_import(exc.problems, exc.truncated, "Fix the file(s) and run the same command again.")
     if extra_notes:
         report.notes[:0] = extra_notes
     _print_report(report, as_json)

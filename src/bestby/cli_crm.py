@@ -10,14 +10,13 @@ it and writes nothing.
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from bestby.cli import DbOption, _Bars, _print_report, _progress, console, err, import_app, setup
+from bestby.cli import DbOption, _Bars, _print_report, _progress, console, err, import_app, refuse_import, setup
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Map, validate and count everything; write nothing.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
@@ -26,13 +25,7 @@ DateFormat = Annotated[Optional[str], typer.Option(
 
 
 def _refuse(problems: list, truncated: int = 0) -> None:
-    err.print(f"[red bold]Import refused[/red bold]: {len(problems) + truncated} problem(s); nothing was written.")
-    for p in problems:
-        err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
-    if truncated:
-        err.print(f"  ... and {truncated} more")
-    err.print("Fix the export (or the options) and run the same command again.")
-    raise typer.Exit(1)
+    refuse_import(problems, truncated, "Fix the export (or the options) and run the same command again.")
 
 
 def print_unmapped(unmapped: list[dict]) -> None:
@@ -74,11 +67,9 @@ def run_crm(source: str, path: Path, *, dry_run: bool, as_json: bool, date_forma
         _refuse(exc.problems, exc.truncated)
     except DateOrderError as exc:
         _refuse([Problem(str(path), None, None, str(exc))])
-    if as_json:
-        console.print_json(json.dumps(report.as_dict()))
-        return
-    _print_report(report, False)
-    print_unmapped(report.unmapped or [])
+    _print_report(report, as_json)
+    if not as_json:
+        print_unmapped(report.unmapped or [])
 
 
 @import_app.command("salesforce")
