@@ -26,12 +26,16 @@ class MapContext:
         self.problems = ProblemCollector()
 
     def ts(self, src: SourceFile, column: str, i: int, cell: str) -> datetime | None:
+        return self.ts_at(src.file, src.lines[i], src.header(column) or column, cell) if cell else None
+
+    def ts_at(self, file: str, line: int | None, column: str | None, cell: str) -> datetime | None:
+        """The timestamp of a cell ('' is None); an unreadable one is a problem naming file, line and column."""
         if not cell:
             return None
         try:
             return self.dates.ts(cell)
         except ValueError as exc:
-            self.problems.add(src.file, src.lines[i], src.header(column) or column, str(exc))
+            self.problems.add(file, line, column, str(exc))
             return None
 
     def ts_col(self, src: SourceFile, column: str, cells: list[str]) -> list[datetime | None]:

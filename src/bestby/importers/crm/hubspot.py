@@ -211,8 +211,9 @@ def find_exports(path: Path, problems: ProblemCollector, findings: Findings) -> 
 
 def map_export(path: Path, dates: Dates, **options) -> tuple[Out, Findings]:
     """Map a HubSpot export (file or folder); raise ImportFailed on problems, DateOrderError on ambiguous dates."""
-    out, findings, problems = Out(), Findings(), ProblemCollector()
-    files: dict[str, SourceFile] = {}
+    ctx = Ctx({}, dates)
+    findings, problems = ctx.findings, ctx.problems
+    files: dict[str, SourceFile] = ctx.files
     for kind, p in find_exports(path, problems, findings).items():
         raw = read_table(p, problems)
         if raw is not None:
@@ -225,7 +226,6 @@ def map_export(path: Path, dates: Dates, **options) -> tuple[Out, Findings]:
             for c in stage_columns(src.raw.columns, set()):
                 dates.observe(src.opt(c.header), f"{src.file} column {c.header}")
     dates.settle()
-    ctx = Ctx(out, findings, problems, dates)
     companies = map_companies(ctx, files["companies"]) if "companies" in files else None
     contacts = map_contacts(ctx, files["contacts"], companies) if "contacts" in files else None
     deals = DealsMapper(ctx, files["deals"], companies).map()
@@ -235,4 +235,4 @@ def map_export(path: Path, dates: Dates, **options) -> tuple[Out, Findings]:
             touches.map(files[kind], kind[:-1])
     ctx.write_users()
     problems.raise_if_any()
-    return out, findings
+    return ctx.out, findings

@@ -1,4 +1,4 @@
-"""Pieces the HubSpot mapper's parts share: owners as users, association cells, timestamps.
+"""Pieces the HubSpot mapper's parts share: owners as users, association cells.
 
 The rules these functions implement are specified in ``crm.hubspot`` (sections
 *Users* and *Associations*); this module only holds the code.
@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
+from bestby.importers.crm.context import MapContext
 from bestby.importers.crm.dates import Dates
-from bestby.importers.crm.findings import Findings
-from bestby.importers.crm.out import Out
-from bestby.importers.problems import ProblemCollector
 
 _EMAIL = re.compile(r"[^\s<>()\[\]\"',;]+@[^\s<>()\[\]\"',;]+\.[^\s<>()\[\]\"',;]+")
 _SEPARATORS = re.compile(r"[;,]")
@@ -67,16 +64,13 @@ def name_index(records: dict[str, str]) -> dict[str, str | None]:
     return index
 
 
-@dataclass
-class Ctx:
-    """One mapping run: what is built, what is found, and the users seen so far."""
+class Ctx(MapContext):
+    """One mapping run: the shared context (output, findings, problems, cell readers) and the users seen so far."""
 
-    out: Out
-    findings: Findings
-    problems: ProblemCollector
-    dates: Dates
-    #: user_id -> [name, email, file, line] of the first cell that named the user
-    users: dict[str, list] = field(default_factory=dict)
+    def __init__(self, files: dict, dates: Dates) -> None:
+        super().__init__(files, dates)
+        #: user_id -> [name, email, file, line] of the first cell that named the user
+        self.users: dict[str, list] = {}
 
     def owner(self, cell: str, file: str, line: int | None) -> str | None:
         """The user id of an owner cell (an email address, or a name), remembering the user."""
@@ -97,16 +91,6 @@ class Ctx:
         elif name and not known[0]:
             known[0] = name
         return uid
-
-    def ts(self, cell: str, file: str, line: int | None, column: str | None) -> datetime | None:
-        """The timestamp of a cell ('' is None); an unreadable one is a problem naming file, line and column."""
-        if not cell:
-            return None
-        try:
-            return self.dates.ts(cell)
-        except ValueError as exc:
-            self.problems.add(file, line, column, str(exc))
-            return None
 
     def write_users(self) -> None:
         table = self.out.table("users")

@@ -147,7 +147,7 @@ class DealsMapper:
                 if not stage:
                     p.add(f, line, h("Deal Stage"), "is empty; every deal is in a stage")
                 continue
-            created = ctx.ts(created_in[i], f, line, h("Create Date"))
+            created = ctx.ts_at(f, line, h("Create Date"), created_in[i])
             if created is None:
                 if not created_in[i]:
                     p.add(f, line, h("Create Date"), "is empty; every deal needs the time it was created")
@@ -155,7 +155,7 @@ class DealsMapper:
             kind = kinds[(pipe, stage)]
             self._check_flags(deal_id, stage, kind, won_flags[i], closed_flags[i], line)
             moves = self._moves(deal_id, pipe, entered, exited, cell, i, line)
-            close = ctx.ts(closes[i], f, line, close_h)
+            close = ctx.ts_at(f, line, close_h, closes[i])
             closed_at = self._closed_at(deal_id, kind, created, close, moves, stage, line) if kind != "open" else None
             account, others = self._account(deal_id, company_cells[i], line) if company_h else (None, [])
             deal_accounts[deal_id] = account
@@ -251,12 +251,12 @@ class DealsMapper:
                                   "changed pipeline) or of a column that names no pipeline: not stage events", f, line,
                                   f"deal {deal_id}, {c.header}: {what}")
                 continue
-            at = ctx.ts(text, f, line, c.header)
+            at = ctx.ts_at(f, line, c.header, text)
             if at is None:
                 continue
             moves.append(Move(at, c.stage, f, line))
             out = exited.get((pipe, c.stage))
-            left = ctx.ts(cell(out, i), f, line, out.header) if out is not None else None
+            left = ctx.ts_at(f, line, out.header, cell(out, i)) if out is not None else None
             if left is not None and left < at:
                 ctx.findings.keep("exit_before_entry", "'Date exited' before 'Date entered' for the same stage: the deal "
                                   "came back to the stage (HubSpot keeps the latest entry and exit); the entry is used",

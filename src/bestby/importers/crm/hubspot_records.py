@@ -68,7 +68,7 @@ def map_companies(ctx: Ctx, src: SourceFile) -> dict[str, str]:
             continue
         table.add(f, line, account_id=ids[i], name=names[i] or None, sector=sectors[i] or None,
                   territory=territories[i] or None, employees=employees[i] or None,
-                  annual_revenue=revenue[i] or None, created_at=ctx.ts(created[i], f, line, h("Create Date")))
+                  annual_revenue=revenue[i] or None, created_at=ctx.ts_at(f, line, h("Create Date"), created[i]))
         known[ids[i]] = names[i]
     return known
 
@@ -155,7 +155,7 @@ class TouchesMapper:
                 ctx.findings.skip("not_made", "activities that did not take place (canceled or failed): not touches",
                                   f, line, f"{kind} {rid}, status {statuses[i]!r}")
                 continue
-            at = ctx.ts(dates[i], f, line, h("Activity date", "Activity Date"))
+            at = ctx.ts_at(f, line, h("Activity date", "Activity Date"), dates[i])
             if at is None:
                 if not dates[i]:
                     p.add(f, line, h("Activity date", "Activity Date"), f"is empty; every {kind} happened at a time")
