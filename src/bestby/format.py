@@ -72,6 +72,11 @@ def _f(name: str, key: tuple[str, ...], *cols: str, doc: str = "") -> FileSpec:
     return FileSpec(name, tuple(_c(c) for c in cols), key, doc)
 
 
+def choices_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Django ``choices`` for an enum of this format: the value, and its label (``no_answer`` -> "No answer")."""
+    return [(v, v.replace("_", " ").capitalize()) for v in values]
+
+
 ROLES = ("rep", "manager", "admin")
 STAGE_KINDS = ("open", "won", "lost")
 BUYING_ROLES = ("decision_maker", "champion", "influencer", "user", "other")

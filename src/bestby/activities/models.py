@@ -5,11 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from bestby.format import CHANNELS, DIRECTIONS, LEAD_SOURCES, LEAD_STATUSES, OUTCOMES
-
-
-def _choices(values):
-    return [(v, v.replace("_", " ").capitalize()) for v in values]
+from bestby.format import CHANNELS, DIRECTIONS, LEAD_SOURCES, LEAD_STATUSES, OUTCOMES, choices_of
 
 
 class Lead(models.Model):
@@ -19,9 +15,9 @@ class Lead(models.Model):
     email = models.CharField(max_length=254, blank=True)
     phone = models.CharField(max_length=60, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="leads")
-    source = models.CharField(max_length=20, choices=_choices(LEAD_SOURCES), blank=True)
+    source = models.CharField(max_length=20, choices=choices_of(LEAD_SOURCES), blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=_choices(LEAD_STATUSES), blank=True)
+    status = models.CharField(max_length=20, choices=choices_of(LEAD_STATUSES), blank=True)
     converted_deal = models.ForeignKey("pipeline.Deal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     custom = models.JSONField(default=dict, blank=True)
 
@@ -38,10 +34,10 @@ class Touch(models.Model):
 
     external_id = models.CharField(max_length=120, unique=True)
     at = models.DateTimeField()
-    channel = models.CharField(max_length=10, choices=_choices(CHANNELS))
+    channel = models.CharField(max_length=10, choices=choices_of(CHANNELS))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="touches")
-    direction = models.CharField(max_length=3, choices=_choices(DIRECTIONS), blank=True)
-    outcome = models.CharField(max_length=20, choices=_choices(OUTCOMES), blank=True)
+    direction = models.CharField(max_length=3, choices=choices_of(DIRECTIONS), blank=True)
+    outcome = models.CharField(max_length=20, choices=choices_of(OUTCOMES), blank=True)
     deal = models.ForeignKey("pipeline.Deal", null=True, blank=True, on_delete=models.PROTECT, related_name="touches", db_index=False)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="touches", db_index=False)
     contact = models.ForeignKey("accounts.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="touches", db_index=False)

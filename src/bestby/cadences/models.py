@@ -16,10 +16,7 @@ from django.conf import settings
 from django.db import models
 
 from bestby.cadences.schedule import STEP_CHANNELS
-
-
-def _choices(values):
-    return [(v, v.replace("_", " ").capitalize()) for v in values]
+from bestby.format import choices_of
 
 
 class Cadence(models.Model):
@@ -43,7 +40,7 @@ class CadenceStep(models.Model):
     cadence = models.ForeignKey(Cadence, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     offset = models.PositiveSmallIntegerField()
-    channel = models.CharField(max_length=10, choices=_choices(STEP_CHANNELS))
+    channel = models.CharField(max_length=10, choices=choices_of(STEP_CHANNELS))
     instruction = models.TextField(blank=True)
 
     class Meta:
@@ -112,7 +109,7 @@ class CadenceTask(models.Model):
     contact = models.ForeignKey("accounts.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     deal = models.ForeignKey("pipeline.Deal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     offset = models.PositiveSmallIntegerField(default=0)
-    channel = models.CharField(max_length=10, choices=_choices(STEP_CHANNELS))
+    channel = models.CharField(max_length=10, choices=choices_of(STEP_CHANNELS))
     instruction = models.TextField(blank=True)
     planned_on = models.DateField()     # the first due date, kept when a late step shifts this one
     due_on = models.DateField(db_index=True)
