@@ -227,6 +227,7 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
     created_cells, close_cells = src.opt("CreatedDate"), src.opt("CloseDate")
     accounts, owners, amounts = src.opt("AccountId"), src.opt("OwnerId"), src.opt("Amount")
     currencies, sources, reasons = src.opt("CurrencyIsoCode"), src.opt("LeadSource"), src.opt(*LOSS_REASON)
+    closed_cells, won_cells = src.opt("IsClosed"), src.opt("IsWon")   # as written, for the findings' examples
     is_closed, is_won, deleted = flags(src.col("IsClosed")), flags(src.col("IsWon")), flags(src.opt("IsDeleted"))
     created_times = ctx.ts_col(src, "CreatedDate", created_cells)
     last_change = src.opt("LastStageChangeDate")
@@ -264,7 +265,7 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
                 is_won is not None and is_won[i] is not None and is_won[i] != (kind == "won")):
             ctx.findings.keep("flags_contradict_stage", "opportunities whose IsClosed / IsWon contradict their stage "
                               "(the stage decides)", f, line,
-                              f"{oid}: {stage!r} with IsClosed={_raw(src, 'IsClosed', i)}, IsWon={_raw(src, 'IsWon', i)}")
+                              f"{oid}: {stage!r} with IsClosed={closed_cells[i]}, IsWon={won_cells[i]}")
         deal_moves = moves.pop(oid, [])
         closed_at = None
         if kind != "open":
@@ -316,11 +317,6 @@ def _deals(ctx: Ctx, stages: Stages) -> None:
                 ctx.out.table(name).describe(ctx.files[key].file, deal_id=ctx.files[key].header(column, "OppID") or column,
                                              at="CreatedDate", to_stage="StageName", new_close_date="NewValue",
                                              old_close_date="OldValue")
-
-
-def _raw(src: SourceFile, column: str, i: int) -> str:
-    cells = src.col(column)
-    return cells[i] if cells is not None else ""
 
 
 def _orphan(ctx: Ctx, oid: str, file: str, line: int | None) -> None:
