@@ -48,16 +48,11 @@ from datetime import datetime, time, timezone, tzinfo
 
 from bestby.importers.crm.csvmap_spec import Mapping
 from bestby.importers.crm.findings import Findings
-from bestby.importers.crm.history import Deal, stage_events
+from bestby.importers.crm.history import Deal, comparable, stage_events
 from bestby.importers.crm.out import Out
 from bestby.importers.problems import ProblemCollector
 
 DEFAULT_PIPELINE = "default"  # the pipeline of a deal whose pipeline cell is empty (as bestby.importers.writer)
-
-
-def _cmp(value: datetime) -> datetime:
-    """Naive (workspace-local) and aware times compare in one order, naive taken as UTC (as crm.history)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def apply_deal_rules(rows: list[tuple[int, dict, dict]], m: Mapping, csv_name: str, out: Out, findings: Findings,
@@ -100,7 +95,7 @@ def apply_deal_rules(rows: list[tuple[int, dict, dict]], m: Mapping, csv_name: s
                 findings.keep("closed_at_from_close_date", "closed deals without closed_at: the expected close date "
                               "is taken as closed_at", csv_name, line, f"deal {v['deal_id']}: {v['close_date']}")
             created = v.get("created_at")
-            if created is not None and _cmp(v["closed_at"]) < _cmp(created):
+            if created is not None and comparable(v["closed_at"]) < comparable(created):
                 findings.keep("closed_before_created", "deals closed before they were created: closed_at set to "
                               "created_at", csv_name, line,
                               f"deal {v['deal_id']}: created {created:%Y-%m-%d}, closed {v['closed_at']:%Y-%m-%d}")

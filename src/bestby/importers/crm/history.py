@@ -59,7 +59,7 @@ class Deal:
     line: int | None
 
 
-def _cmp(value: datetime) -> datetime:
+def comparable(value: datetime) -> datetime:
     """Naive times (workspace-local) and aware ones compare in one order: naive taken as UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
@@ -67,11 +67,11 @@ def _cmp(value: datetime) -> datetime:
 def stage_events(deal: Deal, moves: list[Move], *, stages: set[str], first_open: str, end_at: datetime | None,
                  findings: Findings, repeat_code: str | None = None) -> list[tuple[datetime, str, str | None, str, int | None]]:
     """The deal's events as (at, to_stage, from_stage, source file, source line)."""
-    created = _cmp(deal.created_at)
+    created = comparable(deal.created_at)
     out: list[tuple] = []
     current: str | None = None
-    for m in sorted(moves, key=lambda m: (_cmp(m.at), m.line or 0)):
-        if _cmp(m.at) < created:
+    for m in sorted(moves, key=lambda m: (comparable(m.at), m.line or 0)):
+        if comparable(m.at) < created:
             findings.skip("history_before_deal", "history rows dated before their deal was created", m.file, m.line,
                           f"deal {deal.deal_id} created {deal.created_at:%Y-%m-%d %H:%M}, row at {m.at:%Y-%m-%d %H:%M}")
             continue
@@ -106,7 +106,7 @@ def stage_events(deal: Deal, moves: list[Move], *, stages: set[str], first_open:
                           "(no time is known for the last move, so none was added)", deal.file, deal.line,
                           f"deal {deal.deal_id}: history ends in {current!r}, deal is in {deal.stage!r}")
         else:
-            at = end_at if _cmp(end_at) >= _cmp(last_at) else last_at
+            at = end_at if comparable(end_at) >= comparable(last_at) else last_at
             findings.keep("history_ends_elsewhere", "deals whose history ends in another stage than their current one: "
                           "a move into the current stage was added", deal.file, deal.line,
                           f"deal {deal.deal_id}: history ends in {current!r}, deal is in {deal.stage!r}")

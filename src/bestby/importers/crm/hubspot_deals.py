@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from bestby.importers.crm.history import Deal, Move, stage_events
+from bestby.importers.crm.history import Deal, Move, comparable, stage_events
 from bestby.importers.crm.hubspot_common import Ctx, name_index, resolve
 from bestby.importers.crm.source import SourceFile
 
@@ -117,8 +117,10 @@ class DealsMapper:
         cells = src.raw.cells
         cell = (lambda c, i: (cells[c.index][i] or "").strip() if isinstance(cells[c.index][i], str) else "")
         first_open: dict[str, str] = {}
+        stages_by_pipe: dict[str, set[str]] = {}
         for pipe, stage in order:  # open stages come first: a pipeline without one gets its first stage
             first_open.setdefault(pipe, stage)
+            stages_by_pipe.setdefault(pipe, set()).add(stage)
         out = ctx.out.table("deals")
         events = ctx.out.table("stage_events")
         owner_h, close_h = h("Deal owner", "Deal Owner Name", "Owner"), h("Close Date")
@@ -168,8 +170,7 @@ class DealsMapper:
                     close_date=ctx.dates.day(closes[i]) if close else None, lost_reason=lost_reasons[i] or None,
                     source=sources[i] or None, **extra)
             deal = Deal(deal_id, created, stage, kind != "open", closed_at, f, line)
-            stages_of_pipe = {s for (pp, s) in order if pp == pipe}
-            for at, to, frm, file, src_line in stage_events(deal, moves, stages=stages_of_pipe,
+            for at, to, frm, file, src_line in stage_events(deal, moves, stages=stages_by_pipe[pipe],
                                                             first_open=first_open[pipe],
                                                             end_at=closed_at, findings=ctx.findings):
                 events.add(file, src_line, deal_id=deal_id, at=at, to_stage=to, from_stage=frm)
@@ -280,7 +281,7 @@ class DealsMapper:
             self.ctx.findings.keep("closed_without_date", "closed deals without a 'Date entered' for their stage and "
                                    "without a Close Date: closed at their latest stage entry, else at creation",
                                    self.f, line, f"deal {deal_id} ({kind})")
-        if _utc(closed_at) < _utc(created):
+        if comparable(closed_at) < comparable(created):
             self.ctx.findings.keep("closed_before_created", "closed deals whose close time is before their Create "
                                    "Date: closed at creation instead", self.f, line,
                                    f"deal {deal_id}: created {created:%Y-%m-%d %H:%M}, closed {closed_at:%Y-%m-%d %H:%M}")
@@ -311,7 +312,3 @@ class DealsMapper:
                           f"deal {deal_id} -> {link.chosen}, also {', '.join(link.others)}")
         return link.chosen, link.others if link.chosen is not None else []
 
-
-def _utc(value: datetime) -> datetime:
-    """Naive (workspace) and aware times in one order, naive taken as UTC (as ``crm.history`` compares them)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
