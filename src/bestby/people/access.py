@@ -194,3 +194,14 @@ def leads_for(user) -> QuerySet:
     if not _signed_in(user):
         return Lead.objects.none()
     return Lead.objects.filter(owner__in=owners_for(user))
+
+
+def tasks_for(user) -> QuerySet:
+    """Cadence tasks of the sellers ``user`` may see (admins: all)."""
+    from bestby.cadences.models import CadenceTask
+
+    if is_admin(user):
+        return CadenceTask.objects.all()
+    if not _signed_in(user):
+        return CadenceTask.objects.none()
+    return CadenceTask.objects.filter(owner__in=owners_for(user))

@@ -89,9 +89,7 @@ def _seller(request, key: str):
 
 def _task(request, task_id: int) -> CadenceTask:
     """A task the user may act on (its owner is someone whose records they may see), else 404."""
-    owners = access.owner_ids_for(request.user)
-    qs = CadenceTask.objects.select_related("owner", "lead", "contact")
-    task = (qs if owners is None else qs.filter(owner_id__in=owners)).filter(pk=task_id).first()
+    task = access.tasks_for(request.user).select_related("owner", "lead", "contact").filter(pk=task_id).first()
     if task is None:
         raise Http404("no such task")
     return task
