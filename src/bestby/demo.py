@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from bestby import clock
 from bestby.importers.canonical import import_canonical
 from bestby.people.models import Role, User
 from bestby.synth import write_synth
@@ -57,7 +58,7 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
     home = home or settings.CONFIG.home
     data = home / ".bestby" / f"demo-data-{deals}"
     if not (data / "deals.csv").exists():
-        today = datetime.combine(datetime.now(timezone.utc).date(), time())
+        today = datetime.combine(clock.now().date(), time(), tzinfo=UTC)
         write_synth(data, deals=deals, seed=DEMO_SEED, as_of=today, progress=progress)
     report = import_canonical(data, progress=progress)
     from bestby.clearance.settings import stored_policy
@@ -111,5 +112,5 @@ def _demo_cadences(rep) -> int:
                  [:DEMO_ENROLMENTS])
     if not leads:
         return 0
-    start = datetime.now(rep.zone()).date() - timedelta(days=DEMO_STARTED_DAYS_AGO)
+    start = clock.now().astimezone(rep.zone()).date() - timedelta(days=DEMO_STARTED_DAYS_AGO)
     return len(services.enrol(leads=leads, start=start))

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import gc
 import zoneinfo
-from datetime import datetime, timezone
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from bestby import clock
 from bestby.format import FILE_ORDER, SPECS
 from bestby.importers import bulk
 from bestby.importers.problems import ImportFailed, ProblemCollector  # noqa: F401 - ImportFailed is what callers catch
@@ -106,6 +106,6 @@ def _audit(object_id: str, label: str, report: ImportReport, by) -> None:
     from bestby.audit.models import AuditEntry
 
     AuditEntry.objects.create(
-        at=datetime.now(timezone.utc), by=by, action="import", object_type="import", object_id=object_id[:120],
+        at=clock.now(), by=by, action="import", object_type="import", object_id=object_id[:120],
         after={k: vars(v) for k, v in report.files.items()}, reason=label,
     )

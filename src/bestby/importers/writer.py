@@ -8,10 +8,10 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from django.contrib.auth.hashers import make_password
 
+from bestby import clock
 from bestby.format import FILE_ORDER
 from bestby.importers import bulk
 from bestby.importers.mapping import MAPS, REF_MODELS, FileMap
@@ -41,7 +41,7 @@ class Writer:
         self.report = report
         self.progress = progress
         self.by = by
-        self.now = datetime.now(timezone.utc)
+        self.now = clock.now()
         self.refs: dict[str, dict[str, int]] = {}
         self.import_ids: dict[str, set[tuple]] = {}  # file -> the keys its rows in this import carry
         self.pipelines: dict[str, int] = {}
