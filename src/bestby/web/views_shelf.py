@@ -47,17 +47,18 @@ def _default_policy() -> ClearancePolicy:
 def shelf_figures(*, as_of: datetime, q: float, by: str | None, since: datetime | None,
                   business_days: bool) -> list[dict]:
     """The engine's shelf-life rows, each with ``values``: the durations (days) its figure is the quantile of."""
-    from bestby.pipeline.analytics import store_source
+    from bestby.pipeline.analytics import store_reader
 
-    tables = store_source(as_of)
-    rows = shelf_life(tables, q=q, by=by, since=since, business_days=business_days)
-    visits = forward_visits_expr(tables, by=by, since=since, business_days=business_days).execute()
-    d = segment_expr(tables, by)
-    won = d.filter((d.status == "won") & d.created_at.notnull() & d.closed_at.notnull())
-    if since is not None:
-        won = won.filter(won.closed_at >= ibis.literal(since.astimezone(UTC), type="timestamp('UTC')"))
-    cycles = won.select("pipeline", "segment",
-                        days=days_expr(won.created_at, won.closed_at, business=business_days)).execute()
+    with store_reader() as store:
+        tables = store.tables(as_of)
+        rows = shelf_life(tables, q=q, by=by, since=since, business_days=business_days)
+        visits = forward_visits_expr(tables, by=by, since=since, business_days=business_days).execute()
+        d = segment_expr(tables, by)
+        won = d.filter((d.status == "won") & d.created_at.notnull() & d.closed_at.notnull())
+        if since is not None:
+            won = won.filter(won.closed_at >= ibis.literal(since.astimezone(UTC), type="timestamp('UTC')"))
+        cycles = won.select("pipeline", "segment",
+                            days=days_expr(won.created_at, won.closed_at, business=business_days)).execute()
     for row in rows:
         frame = visits if row["stage"] is not None else cycles
         pick = frame["pipeline"] == row["pipeline"]
