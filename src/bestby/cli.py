@@ -268,15 +268,15 @@ def default_workers() -> int:
 
 
 def _serve(host: str, port: int, threads: int, workers: int = 1) -> None:
+    # Nothing that opens the database may be inherited across gunicorn's fork: the set-up above (migrate, the
+    # demo's import and refresh) used Django's connections in this process, which becomes the master. A SQLite
+    # handle shared by two processes breaks SQLite's locking (each process must open its own), and a
+    # PostgreSQL socket shared by two processes mixes their conversations.
+    from django.db import connections
+
+    connections.close_all()
     console.print(f"bestby is serving on [bold]http://{host}:{port}/[/bold] "
                   f"({workers} worker process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
-    if workers == 1:
-        import waitress
-
-        from bestby.wsgi import application
-
-        waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
-        return
     from bestby.server import serve_workers
 
     serve_workers(host, port, threads=threads, workers=workers)
