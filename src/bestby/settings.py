@@ -66,10 +66,24 @@ TEMPLATES = [
 
 DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
 if CONFIG.is_sqlite:
-    # WAL lets the web server read while an import writes; IMMEDIATE avoids
-    # "database is locked" upgrades inside write transactions.
+    # The embedded store's SQLite settings, each on purpose (docs/operations.md, "The SQLite store"):
+    # * journal_mode=WAL: readers (pages, API, the engine's backup copy) and the one writer never block each other.
+    # * synchronous=FULL: a commit is acknowledged only once the WAL is on disk, so an acknowledged write survives
+    #   a power cut too (NORMAL, the WAL's usual setting, may lose the last commits then, never the file's
+    #   integrity). It costs one fsync of the WAL per commit: milliseconds for a page's write, once for an
+    #   import (one transaction).
+    # * busy timeout 20 s (Django's "timeout", sqlite3's busy handler): a writer waits up to 20 s for another
+    #   process's write to end before "database is locked"; transactions BEGIN IMMEDIATE take the write lock at
+    #   their start, so two readers that both want to write cannot deadlock on the upgrade.
+    # * wal_autocheckpoint=1000 pages (SQLite's default, about 4 MB): the commit that grows the WAL past it copies
+    #   the WAL into the database (PASSIVE: never waits for readers); journal_size_limit=64 MB truncates the WAL
+    #   after a checkpoint, so a big import's WAL does not keep its size on disk.
+    # * foreign_keys=ON: references are checked by the database as on PostgreSQL.
+    # One SQLite library per process: nothing but Python's sqlite3 ever opens this file in a bestby process
+    # (the engine reads a private copy: bestby.engine.store).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                         "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;"),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
