@@ -1,4 +1,4 @@
-"""What an import will change: the report every `bestby import ...` command prints.
+"""What an import will change, and taking one back: the import report, `bestby import undo` and `bestby import batches`.
 
 The report (every `bestby import ...` command) shows the counts per file, then
 for each file with updated rows a table of the first rows' changes (column,
@@ -12,11 +12,13 @@ never as Rich markup. `--json` prints the same report as JSON.
 from __future__ import annotations
 
 import json
+from typing import Annotated, Optional
+
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from bestby.cli import console, err
+from bestby.cli import DbOption, console, err, import_app, setup
 
 
 def _t(value) -> Text:
@@ -103,3 +105,66 @@ def refuse_warnings(exc) -> None:
     err.print("Check them (--dry-run shows the whole report with the changed fields), then run the same command "
               "with --accept-collisions to apply.", highlight=False)
     raise typer.Exit(1)
+
+
+@import_app.command("undo")
+def undo_cmd(
+    batch: Annotated[int, typer.Argument(metavar="BATCH", help="The batch id an import reported (bestby import batches).")],
+    by: Annotated[Optional[str], typer.Option("--by", help="E-mail or user id of who undoes it (the audit log).",
+                                             show_default=False)] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (the audit log).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Undo an applied import as one batch: remove what it created, give updated rows their old values back."""
+    setup(db)
+    from bestby.importers.services import UndoRefused, undo_import
+
+    user = find_user(by)
+    try:
+        result = undo_import(batch=batch, by=user, reason=reason)
+    except UndoRefused as exc:
+        err.print(f"{'BATCH' if exc.param == 'batch' else exc.param}: {exc.message}", markup=False, highlight=False,
+                  soft_wrap=True)
+        for line in exc.reasons:
+            err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        if exc.more:
+            err.print(f"  ... and {exc.more} more", highlight=False)
+        err.print("Nothing was changed.", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+        return
+    table = Table(title=f"Import batch {result.batch} undone")
+    for col in ("file", "removed", "restored"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for name in dict.fromkeys([*result.removed, *result.restored]):
+        table.add_row(_t(name), f"{result.removed.get(name, 0):,}", f"{result.restored.get(name, 0):,}")
+    console.print(table)
+
+
+@import_app.command("batches")
+def batches_cmd(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List the last applied imports: batch id, when, who, what, and whether each was undone."""
+    setup(db)
+    from bestby.importers.services import recent_batches
+
+    rows = [{"batch": b.pk, "at": b.at.isoformat(), "by": str(b.by) if b.by_id else None, "label": b.label,
+             "counts": b.counts, "undone_at": b.undone_at.isoformat() if b.undone_at else None}
+            for b in recent_batches(limit=limit)]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table(title="Applied imports")
+    for col in ("batch", "at (UTC)", "by", "what", "created", "updated", "undone"):
+        table.add_column(col, justify="right" if col in ("batch", "created", "updated") else "left", overflow="fold")
+    for r in rows:
+        counts = r["counts"].values()
+        table.add_row(str(r["batch"]), r["at"][:16].replace("T", " "), _t(r["by"] or "command line"), _t(r["label"]),
+                      f"{sum(c['created'] for c in counts):,}", f"{sum(c['updated'] for c in counts):,}",
+                      _t(r["undone_at"][:16].replace("T", " ") if r["undone_at"] else "no"))
+    console.print(table)
