@@ -73,7 +73,8 @@ def print_changes(report) -> None:
             for i, (column, (old, new)) in enumerate(example["changes"].items()):
                 table.add_row(_t(example["id"] if i == 0 else ""), _t(column), _t(old), _t(new))
         console.print(table)
-        per = ", ".join(f"{column}: {n:,} rows" for column, n in sorted(c.changes.items(), key=lambda kv: -kv[1]))
+        per = ", ".join(f"{column}: {n:,} row{'' if n == 1 else 's'}"
+                        for column, n in sorted(c.changes.items(), key=lambda kv: -kv[1]))
         console.print(Text(f"Changed columns in {name}: {per}"))
 
 
@@ -134,6 +135,9 @@ def undo_cmd(
         raise typer.Exit(2) from None
     if as_json:
         console.print_json(json.dumps(result.as_dict()))
+        return
+    if not result.removed and not result.restored:
+        console.print(f"Import batch {result.batch} changed nothing; it is marked undone.", highlight=False)
         return
     table = Table(title=f"Import batch {result.batch} undone")
     for col in ("file", "removed", "restored"):
