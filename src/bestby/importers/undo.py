@@ -46,7 +46,7 @@ from operator import or_
 from typing import Any
 
 from django.apps import apps
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from bestby.importers import bulk
@@ -96,7 +96,21 @@ class _Reasons:
 
 
 def undo_batch(*, batch_id: int, by, reason: str = "") -> UndoResult:
-    """Undo import batch ``batch_id`` as one transaction (module doc); raise UndoRefused, changing nothing."""
+    """Undo import batch ``batch_id`` as one transaction (module doc); raise UndoRefused, changing nothing.
+
+    Another session may commit a row that refers to a created row after the
+    checks of step 3 and before this commit (PostgreSQL checks foreign keys
+    at commit): the commit then fails, nothing is changed, and that is
+    reported as a refusal to try again, not as an error.
+    """
+    try:
+        return _undo(batch_id, by, reason)
+    except IntegrityError as exc:
+        raise UndoRefused("batch", f"import batch {batch_id}: the store changed while it was being undone "
+                                   f"({str(exc).strip().splitlines()[0]}); nothing was changed, try again") from None
+
+
+def _undo(batch_id: int, by, reason: str) -> UndoResult:
     from bestby.audit.models import AuditEntry, ImportBatch
     from bestby.audit.services import record
 
