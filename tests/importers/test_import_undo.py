@@ -180,6 +180,22 @@ def test_undo_is_refused_when_a_created_deal_was_edited_or_a_created_user_signed
     assert any(r.startswith("deal D0005, created by this import, was changed since (deal.update)") for r in reasons)
 
 
+def test_undoing_out_of_order_names_the_later_import_that_changed_the_field(folders, admin, tmp_path):
+    base, changed = folders
+    import_canonical(base)
+    second = import_canonical(changed)
+    third = import_canonical(base)  # the old values again
+    _, deals = read(changed, "deals")
+    _, old = read(base, "deals")
+    refused = _refused(second.batch, admin)
+    assert (f"deal {deals[0]['deal_id']}: amount was changed since the import (the import set '{deals[0]['amount']}', "
+            f"it is now '{old[0]['amount']}'); import batch {third.batch} set it since: undo that batch first"
+            ) in refused.reasons
+    undo_import(batch=third.batch, by=admin)
+    undo_import(batch=second.batch, by=admin)
+    assert Deal.objects.get(external_id=deals[0]["deal_id"]).amount == Decimal(old[0]["amount"])
+
+
 def test_undo_is_refused_when_a_later_import_updated_what_it_created(folders, admin, tmp_path):
     base, _ = folders
     first = import_canonical(base)

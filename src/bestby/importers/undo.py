@@ -123,7 +123,7 @@ def _undo(batch_id: int, by, reason: str) -> UndoResult:
         created, updated = _journal(batch)
         reasons = _Reasons()
         result = UndoResult(batch=batch.pk)
-        _restore(updated, reasons, result)
+        _restore(batch, updated, reasons, result)
         if not reasons:
             _check_dependents(batch, created, reasons)
         if reasons:
@@ -204,8 +204,26 @@ def _in_ranges(attname: str, ranges: list[list[int]]) -> Q:
 
 # -- the steps ------------------------------------------------------------------------------
 
-def _restore(updated: list[tuple[str, dict]], reasons: _Reasons, result: UndoResult) -> None:
-    """Step 2: check each changed field still holds the import's value, then write the old one back."""
+def _later_updates(batch, label: str) -> dict[tuple[int, str], int]:
+    """(pk, attname) -> the id of the last later import, not undone, that updated that field of a ``label`` row."""
+    from bestby.audit.models import ImportBatchRows
+
+    out: dict[tuple[int, str], int] = {}
+    for later_id, data in (ImportBatchRows.objects.filter(batch__pk__gt=batch.pk, batch__undone_at__isnull=True,
+                                                          kind="updated", model=label)
+                           .order_by("id").values_list("batch_id", "data")):
+        for key, changes in data.items():
+            for attname in changes:
+                out[(int(key), attname)] = later_id
+    return out
+
+
+def _restore(batch, updated: list[tuple[str, dict]], reasons: _Reasons, result: UndoResult) -> None:
+    """Step 2: check each changed field still holds the import's value, then write the old one back.
+
+    A field a later import changed is named with that import: undo it first.
+    """
+    later: dict[str, dict] = {}
     for label, records in updated:
         model = apps.get_model(label)
         attnames = sorted({a for changes in records.values() for a in changes})
@@ -224,9 +242,15 @@ def _restore(updated: list[tuple[str, dict]], reasons: _Reasons, result: UndoRes
             for attname, (_old, new) in changes.items():
                 new = from_json(fields[attname], new)
                 if now[attname] != new:
-                    reasons.add(lambda: f"{_names(model, [pk])[pk]}: {_column(label, attname)} was changed since the "
-                                        f"import (the import set {_shown(fields[attname], new)}, it is now "
-                                        f"{_shown(fields[attname], now[attname])})")
+                    def conflict() -> str:
+                        if label not in later:
+                            later[label] = _later_updates(batch, label)
+                        by_batch = later[label].get((pk, attname))
+                        hint = f"; import batch {by_batch} set it since: undo that batch first" if by_batch else ""
+                        return (f"{_names(model, [pk])[pk]}: {_column(label, attname)} was changed since the import "
+                                f"(the import set {_shown(fields[attname], new)}, it is now "
+                                f"{_shown(fields[attname], now[attname])}){hint}")
+                    reasons.add(conflict)
             names = tuple(sorted(changes))
             groups[names].append((pk, [from_json(fields[a], changes[a][0]) for a in names]))
         if reasons:
