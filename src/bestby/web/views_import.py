@@ -21,6 +21,15 @@ uploaded it. The folder is removed after a successful import or a refused
 dry run; an upload never confirmed stays until removed by hand
 (``$BESTBY_HOME/uploads``).
 
+The report shows, per file, the rows created, updated and left alone, the
+updated rows per changed column and the first updated rows with old and new
+values, and the warnings (ids stored as what look like other records, changes
+to the signed-in admin's own record; ``bestby.importers.diff``). When there are
+warnings, Confirm applies only with the ``accept_collisions`` checkbox ticked;
+without it nothing is written and the upload is kept for another Confirm. An
+applied import shows its batch id and a link to undo it
+(``bestby.web.views_import_undo``); the upload form lists the last imports.
+
 A refusal shows the problems (file, line, column, message) as the importers
 name them; a problem that names the server's upload folder (a CRM export
 without its required file) names the uploaded file instead, so no server
@@ -209,8 +218,13 @@ def take_upload(upload, folder: Path, *, source: str, date_format: str) -> tuple
 
 # ------------------------------------------------------------------ running an import
 
-def _run(folder: Path, *, dry_run: bool, by) -> dict:
-    """Import (or dry-run) an upload; the report as a dict, or the problems (file, line, column, message)."""
+def _run(folder: Path, *, dry_run: bool, by, accept: bool = False) -> dict:
+    """Import (or dry-run) an upload; the report as a dict, or the problems (file, line, column, message).
+
+    An import with warnings that were not accepted gives the report (nothing
+    written) with ``needs_acceptance``.
+    """
+    from bestby.importers.canonical import WarningsNotAccepted
     from bestby.importers.problems import ImportFailed
 
     meta = read_meta(folder)
@@ -218,17 +232,34 @@ def _run(folder: Path, *, dry_run: bool, by) -> dict:
         if meta["source"] == "format":
             from bestby.importers.canonical import import_canonical
 
-            report = import_canonical(folder, dry_run=dry_run, by=by)
+            report = import_canonical(folder, dry_run=dry_run, by=by, accept_warnings=accept)
         else:
-            report = _run_crm(folder, meta, dry_run=dry_run, by=by)
+            report = _run_crm(folder, meta, dry_run=dry_run, by=by, accept=accept)
+    except WarningsNotAccepted as exc:
+        return {**_report(exc.report, folder, meta), "needs_acceptance": True}
     except ImportFailed as exc:
         return {"problems": [_shown(p, folder, meta) for p in exc.problems], "truncated": exc.truncated}
-    files = [{"name": name, "created": c.created, "updated": c.updated, "unchanged": c.unchanged, "total": c.total}
+    return _report(report, folder, meta)
+
+
+def _report(report, folder: Path, meta: dict) -> dict:
+    """The report for the template: counts, changed columns (most rows first), examples, warnings, batch."""
+    from bestby.importers.problems import Problem
+
+    files = [{"name": name, "created": c.created, "updated": c.updated, "unchanged": c.unchanged, "total": c.total,
+              "changes": sorted(c.changes.items(), key=lambda kv: (-kv[1], kv[0])),
+              "examples": [{"id": e["id"], "changes": list(e["changes"].items())} for e in c.examples]}
              for name, c in report.files.items()]
-    return {"files": files, "notes": report.notes, "unmapped": report.unmapped}
+    warnings = []
+    for w in report.warnings:
+        shown = _shown(Problem(w["file"], w["line"], None, w["message"]), folder, meta)
+        warnings.append({**w, "file": shown.file, "message": shown.message,
+                         "stored": list(w["stored"].items()), "incoming": list(w["incoming"].items())})
+    return {"files": files, "notes": report.notes, "unmapped": report.unmapped, "warnings": warnings,
+            "warning_count": report.warning_count, "batch": report.batch}
 
 
-def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by):
+def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by, accept: bool = False):
     """Map the export as ``bestby import <source>`` does and import it (ImportFailed on any refusal)."""
     import importlib
     import zoneinfo
@@ -249,7 +280,7 @@ def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by):
         message = str(exc).replace("pass --date-format", "choose a Date format").replace(" or --date-format ", " or ")
         raise ImportFailed([Problem(name, None, "date_format", message)]) from None
     return import_mapped(out, findings, source=f"{source}:{name}", label=f"web import {source} {name}",
-                         dry_run=dry_run, by=by)
+                         dry_run=dry_run, by=by, accept_warnings=accept)
 
 
 def _shown(problem, folder: Path, meta: dict):
@@ -273,9 +304,12 @@ def _admin(request) -> None:
 
 
 def _page(request, context: dict, status: int = 200):
+    from bestby.importers.services import recent_batches
+
     form = {"source": request.POST.get("source", "format"), "date_format": request.POST.get("date_format", "")}
     return render(request, "web/import.html", {"sources": SOURCES, "date_formats": DATE_FORMATS,
-                                               "form": form, **context}, status=status)
+                                               "form": form, "batches": recent_batches(limit=10), **context},
+                  status=status)
 
 
 @login_required
@@ -317,7 +351,12 @@ def import_confirm(request):
         return _page(request, {"error": "token: unknown or expired upload; upload the file again"}, 400)
     meta = read_meta(folder)
     shown = {"dry_run": False, "meta": meta, "source_label": SOURCES.get(meta["source"], meta["source"])}
-    result = _run(folder, dry_run=False, by=request.user)
+    result = _run(folder, dry_run=False, by=request.user, accept=request.POST.get("accept_collisions") == "on")
+    if result.get("needs_acceptance"):
+        # nothing was written; the upload is kept so that the admin can tick the box and confirm again
+        return _page(request, {**shown, **result, "dry_run": True, "token": request.POST["token"],
+                               "error": "accept_collisions: the import has warnings (below); tick \"Apply despite "
+                                        "the warnings\" to apply it, or fix the files"}, 400)
     # the upload is spent either way; on problems nothing was stored (one transaction): show them and the
     # upload form again, so the fixed file can go up at once
     shutil.rmtree(folder, ignore_errors=True)
