@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,12 @@ if CONFIG.is_sqlite:
     # Tests run on a real SQLite file beside the database, never in memory.
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(_db_path.stem + "_test.sqlite3"))}
+
+# The store's files are private (0600, folders 0700) before the first connection opens them: SQLite gives
+# its -wal and -shm files the database file's mode. An older, world-readable store is tightened here, on
+# every start (settings load: bestby migrate, serve, demo, each server worker), and says so on stderr.
+for _note in _config.secure_store(CONFIG):
+    print(f"bestby: {_note}", file=sys.stderr)
 
 # Django's cache holds the sign-in throttle's counters. It lives in the database
 # (a table made by `createcachetable`, which `bestby migrate` and the test
