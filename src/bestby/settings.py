@@ -107,6 +107,16 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Uploads (the import page): a request body past BESTBY_MAX_UPLOAD_MB is refused while it arrives
+# (bestby.web.uploads), before more of it is stored; an import reads no file past BESTBY_MAX_IMPORT_MB.
+BESTBY_MAX_UPLOAD_BYTES = CONFIG.max_upload_mb * 2**20
+BESTBY_MAX_IMPORT_BYTES = CONFIG.max_import_mb * 2**20
+FILE_UPLOAD_HANDLERS = [
+    "bestby.web.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = CONFIG.time_zone
 USE_I18N = False
