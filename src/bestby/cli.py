@@ -272,10 +272,14 @@ def _serve(host: str, port: int, threads: int, workers: int = 1) -> None:
                   f"({workers} worker process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
     if workers == 1:
         import waitress
+        from django.conf import settings
 
         from bestby.wsgi import application
 
-        waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
+        # waitress drops X-Forwarded-Proto from a proxy it was not told to trust; with BESTBY_PROXY_SSL_HEADER
+        # set, Django reads that one header itself (bestby.config says when that is safe)
+        waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True,
+                       clear_untrusted_proxy_headers=not settings.SECURE_PROXY_SSL_HEADER)
         return
     from bestby.server import serve_workers
 

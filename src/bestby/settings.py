@@ -107,6 +107,14 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# A deployment behind HTTPS (BESTBY_HTTPS=1, see bestby.config): cookies only over HTTPS, plain HTTP
+# redirected, HSTS; BESTBY_PROXY_SSL_HEADER names the header by which a TLS-terminating proxy says so.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = CONFIG.https
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds if CONFIG.https else 0
+SECURE_PROXY_SSL_HEADER = CONFIG.proxy_ssl_header
+# /healthz answers a load balancer's plain-HTTP probe instead of redirecting it
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 # Uploads (the import page): a request body past BESTBY_MAX_UPLOAD_MB is refused while it arrives
 # (bestby.web.uploads), before more of it is stored; an import reads no file past BESTBY_MAX_IMPORT_MB.
 BESTBY_MAX_UPLOAD_BYTES = CONFIG.max_upload_mb * 2**20
@@ -116,6 +124,29 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+
+# Operators see errors: an unhandled exception (a 500) is logged with its traceback to standard error,
+# which `bestby serve` passes on (waitress, or each gunicorn worker), and to BESTBY_LOG_FILE when set
+# (a WatchedFileHandler: logrotate may move the file; it is created 0600). Refused requests
+# (django.security: a bad host, a CSRF failure) and bestby's own notes go the same way.
+_LOG_HANDLERS = ["stderr"] + (["file"] if CONFIG.log_file else [])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        **({"file": {"class": "logging.handlers.WatchedFileHandler", "filename": str(CONFIG.log_file),
+                     "formatter": "plain", "encoding": "utf-8"}} if CONFIG.log_file else {}),
+    },
+    "loggers": {
+        "django.request": {"handlers": _LOG_HANDLERS, "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": _LOG_HANDLERS, "level": "WARNING", "propagate": False},
+        "bestby": {"handlers": _LOG_HANDLERS, "level": "INFO", "propagate": False},
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = CONFIG.time_zone
