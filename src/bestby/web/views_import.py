@@ -66,8 +66,6 @@ DATE_FORMATS = {"": "detect", "DD/MM/YYYY": "DD/MM/YYYY", "MM/DD/YYYY": "MM/DD/Y
 META = ".import.json"
 EXPORT = "export"  # the sub-folder a CRM export is unpacked into
 
-__all__ = ["UploadRefused", "csv_name"]  # re-exported: the refusal the page shows, for callers of take_upload
-
 
 def unpack(upload, folder: Path, kind: str = "format") -> list[str]:
     """Unpack the zip file object ``upload`` into ``folder`` with the configured caps (see extract_zip)."""
