@@ -258,7 +258,13 @@ def serve_cmd(
                                          help="Worker processes (0: one per core, at most 4).")] = 0,
     db: DbOption = None,
 ) -> None:
-    """Serve the web app on the configured database (migrating it first)."""
+    """Serve the web app on the configured database (migrating it first).
+
+    Errors are logged to standard error: every 500 with its traceback, refused requests (a bad host, a
+    CSRF failure), from the one process or from each worker. BESTBY_LOG_FILE names a file that receives
+    the same log (created 0600; reopened when logrotate moves it). Behind a TLS proxy set BESTBY_HTTPS=1
+    and BESTBY_PROXY_SSL_HEADER (see the README's Deployment section).
+    """
     setup(db)
     _serve(host, port, threads, workers or default_workers())
 

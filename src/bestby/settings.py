@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bestby.web.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +94,12 @@ if CONFIG.is_sqlite:
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(_db_path.stem + "_test.sqlite3"))}
 
+# The store's files are private (0600, folders 0700) before the first connection opens them: SQLite gives
+# its -wal and -shm files the database file's mode. An older, world-readable store is tightened here, on
+# every start (settings load: bestby migrate, serve, demo, each server worker), and says so on stderr.
+for _note in _config.secure_store(CONFIG):
+    print(f"bestby: {_note}", file=sys.stderr)
+
 # Django's cache holds the sign-in throttle's counters. It lives in the database
 # (a table made by `createcachetable`, which `bestby migrate` and the test
 # database setup run) so that every worker process of `bestby serve --workers N`
@@ -113,6 +121,65 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# A deployment behind HTTPS (BESTBY_HTTPS=1, see bestby.config): cookies only over HTTPS, plain HTTP
+# redirected, HSTS; BESTBY_PROXY_SSL_HEADER names the header by which a TLS-terminating proxy says so.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = CONFIG.https
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds if CONFIG.https else 0
+SECURE_PROXY_SSL_HEADER = CONFIG.proxy_ssl_header
+# /healthz answers a load balancer's plain-HTTP probe instead of redirecting it
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Content-Security-Policy on every response (bestby.web.csp): scripts, styles, images, fonts and requests
+# from this site only; no inline script, no eval, no plugins, no framing, forms post to this site only.
+# The pages carry no inline script or style (HTMX is configured by a <meta> tag and keeps its indicator
+# styles in bestby.css; share bars are SVG); Django's admin and Swagger UI pass the same policy. The setting
+# has the name and shape of Django 6.0's own SECURE_CSP, so moving to its built-in middleware is one line.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# Uploads (the import page): a request body past BESTBY_MAX_UPLOAD_MB is refused while it arrives
+# (bestby.web.uploads), before more of it is stored; an import reads no file past BESTBY_MAX_IMPORT_MB.
+BESTBY_MAX_UPLOAD_BYTES = CONFIG.max_upload_mb * 2**20
+BESTBY_MAX_IMPORT_BYTES = CONFIG.max_import_mb * 2**20
+FILE_UPLOAD_HANDLERS = [
+    "bestby.web.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# Operators see errors: an unhandled exception (a 500) is logged with its traceback to standard error,
+# which `bestby serve` passes on (each gunicorn worker), and to BESTBY_LOG_FILE when set
+# (a WatchedFileHandler: logrotate may move the file; it is created 0600). Refused requests
+# (django.security: a bad host, a CSRF failure) and bestby's own notes go the same way.
+_LOG_HANDLERS = ["stderr"] + (["file"] if CONFIG.log_file else [])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        **({"file": {"class": "logging.handlers.WatchedFileHandler", "filename": str(CONFIG.log_file),
+                     "formatter": "plain", "encoding": "utf-8"}} if CONFIG.log_file else {}),
+    },
+    "loggers": {
+        "django.request": {"handlers": _LOG_HANDLERS, "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": _LOG_HANDLERS, "level": "WARNING", "propagate": False},
+        "bestby": {"handlers": _LOG_HANDLERS, "level": "INFO", "propagate": False},
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = CONFIG.time_zone
