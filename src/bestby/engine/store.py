@@ -84,6 +84,7 @@ import ibis.expr.operations as ops
 
 from bestby.engine.sources import TS, as_utc, tables_as_of
 from bestby.format import SPECS
+from bestby.private import private_dir
 
 __all__ = ["OPTIONAL", "REQUIRED", "SNAPSHOT_DIR", "StoreReader", "sqlite_snapshot"]
 
@@ -299,7 +300,7 @@ def sqlite_snapshot(path: str | os.PathLike, *, folder: str | os.PathLike | None
     """
     path = Path(path)
     folder = Path(folder) if folder is not None else path.parent / SNAPSHOT_DIR
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(folder)
     _sweep(folder)
     fd, name = tempfile.mkstemp(prefix=f"snapshot-{os.getpid()}-", suffix=".sqlite3", dir=folder)  # mode 0600
     os.close(fd)
