@@ -36,8 +36,8 @@ from bestby.people.models import Role, User
 from bestby.pipeline.models import Deal
 
 __all__ = ["accounts_for", "can_change", "contacts_for", "deal_q", "deals_for", "is_admin", "is_manager",
-           "owner_ids_for", "owners_for", "quota_editable_keys", "quota_keys_for", "team_deals", "team_owner_ids",
-           "touches_for"]
+           "owner_ids_for", "owners_for", "quota_editable_keys", "quota_keys_for", "segment_rows_for", "segments_for",
+           "team_deals", "team_owner_ids", "touches_for"]
 
 
 def _signed_in(user) -> bool:
@@ -155,6 +155,43 @@ def touches_for(user) -> QuerySet:
         return Touch.objects.none()
     return Touch.objects.filter(Q(deal__in=deals_for(user)) | Q(account__in=accounts_for(user))
                                 | _owner_q(user, "owner"))
+
+
+#: segments of the engine's figures (``by=``) whose values name people: cut to the people the user may see
+PEOPLE_SEGMENTS = ("owner", "team")
+
+
+def segments_for(user, by: str | None) -> frozenset[str] | None:
+    """The values of segment ``by`` whose figures ``user`` may see (None: every value).
+
+    Figures by ``owner`` are a seller's own record: a user sees those of the
+    owners whose deals they may see (:func:`owners_for`: a rep their own, a
+    manager their reports' and their team's). Figures by ``team`` are a
+    team's aggregate: a user sees their own team's (a rep too, as the board's
+    totals), and not another team's even when one of its members reports to
+    them, since the figure is made of deals of people they may not see. An
+    admin sees every value; the ``(none)`` segment (deals without an owner or
+    a team) is an admin's only. Other segments (product, source, amount band)
+    name no one: every value.
+    """
+    if by not in PEOPLE_SEGMENTS or is_admin(user):
+        return None
+    if not _signed_in(user):
+        return frozenset()
+    if by == "team":
+        return frozenset([user.team] if user.team else [])
+    return frozenset(owners_for(user).values_list("external_id", flat=True))
+
+
+def segment_rows_for(user, by: str | None, rows: list[dict]) -> list[dict]:
+    """The rows (each with a ``segment``, None for the whole pipeline's) of the segments ``user`` may see.
+
+    For the shelf-life figures on the page and in the API alike.
+    """
+    seen = segments_for(user, by)
+    if seen is None:
+        return rows
+    return [r for r in rows if r["segment"] is None or r["segment"] in seen]
 
 
 def quota_keys_for(user) -> frozenset[str] | None:
