@@ -52,7 +52,7 @@ def setup(db: str | None, *, migrate: bool = True) -> None:
 
         try:
             call_command("migrate", interactive=False, verbosity=0)
-            call_command("createcachetable", verbosity=0)  # the sign-in throttle's counters (settings.CACHES)
+            call_command("createcachetable", verbosity=0)  # backtest and report documents (settings.CACHES)
         except OperationalError as exc:
             from django.conf import settings
 

@@ -100,11 +100,12 @@ if CONFIG.is_sqlite:
 for _note in _config.secure_store(CONFIG):
     print(f"bestby: {_note}", file=sys.stderr)
 
-# Django's cache holds the sign-in throttle's counters. It lives in the database
-# (a table made by `createcachetable`, which `bestby migrate` and the test
-# database setup run) so that every worker process of `bestby serve --workers N`
-# counts the same failures; an in-process cache would give an attacker N times
-# the tries. The pages' own caches are in-process on purpose (bestby.web.fragments).
+# Django's cache holds the backtest and report documents (bestby.goals.cache). It
+# lives in the database (a table made by `createcachetable`, which `bestby migrate`
+# and the test database setup run) so that every worker process of `bestby serve
+# --workers N` shares them. The sign-in throttle's counters have a table of their
+# own (bestby.web.throttle: the cache has no atomic increment). The pages' own
+# caches are in-process on purpose (bestby.web.fragments).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "bestby_cache"}}
 
 AUTH_USER_MODEL = "people.User"

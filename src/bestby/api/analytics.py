@@ -43,12 +43,7 @@ def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(
         when = when.replace(tzinfo=UTC)
     with store_reader() as store:
         rows = shelf_life(store.tables(when), q=q, by=by)
-    if by in ("owner", "team") and not access.is_admin(request.auth):
-        # segments name people: a rep or manager sees the segments of the owners they may see
-        owners = access.owners_for(request.auth)
-        seen = set(owners.values_list("external_id" if by == "owner" else "team", flat=True))
-        rows = [r for r in rows if r["segment"] is None or r["segment"] in seen]
-    return rows
+    return access.segment_rows_for(request.auth, by, rows)  # owner and team segments name people
 
 
 @router.get("/freshness", response=FreshnessPage,

@@ -10,7 +10,9 @@ cache uses; ``?q=`` and ``?by=`` override the quantile and the segment.
 
 Visible to every signed-in user: shelf lives are the team's learned figures
 (aggregates over the whole history, the same ones every deal card's best-by
-comes from), never a deal.
+comes from), never a deal. Figures by ``owner`` or ``team`` name people, so
+they are cut by :func:`bestby.people.access.segment_rows_for` (a rep sees
+their own and their team's, a manager their team's sellers), as in the API.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.utils.safestring import mark_safe
 from bestby.engine.clock import days_expr
 from bestby.engine.policy import ClearancePolicy
 from bestby.engine.shelf_life import SEGMENTS, forward_visits_expr, segment_expr, shelf_life
+from bestby.people import access
 
 BINS = 30
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 70, 8, 8, 14, 18
@@ -148,7 +151,8 @@ def shelf_life_page(request):
     q, by, errors = _parse(request, policy)
     as_of = datetime.now(UTC)
     since = None if policy.lookback_days is None else as_of - timedelta(days=policy.lookback_days)
-    rows = shelf_figures(as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days)
+    rows = access.segment_rows_for(request.user, by, shelf_figures(
+        as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days))
     pipelines: dict[str, list[dict]] = {}
     for row in rows:
         label = row["stage"] or "Whole cycle (won deals)"
