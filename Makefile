@@ -35,6 +35,8 @@ bench: install-test
 	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_forecast.py
 	$(BIN)/python bench/bench_crm_import.py
+	$(BIN)/python bench/stress.py --db sqlite --seconds 300
+	$(BIN)/python bench/stress.py --db postgres --seconds 300 --postgres-url $(BESTBY_TEST_POSTGRES_URL)
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) demo-home

@@ -42,6 +42,8 @@ def pytest_sessionstart(session):
 
 
 def _uses_db(item) -> bool:
+    if item.get_closest_marker("own_database") is not None:  # makes a database of its own on the pass's server
+        return True
     return item.get_closest_marker("django_db") is not None or bool(
         {"db", "transactional_db", "django_db_setup", "live_server", "client", "admin_client"} & set(getattr(item, "fixturenames", ()))
     )

@@ -243,6 +243,14 @@ def test_backup_into_a_folder_names_the_file_after_the_clock(tmp_path, frozen_cl
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_backup_it_cannot_write_names_the_file(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = runner.invoke(app, ["backup", str(tmp_path / "a-file" / "b.bak")])
+    assert result.exit_code == 2 and f"FILE: cannot write {tmp_path / 'a-file' / 'b.bak'}: " in result.output
+    assert "Nothing was changed." in result.output and (tmp_path / "a-file").read_text() == "not a folder"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_backup_never_writes_over_the_live_database(tmp_path):
     sqlite_only()
     live = Path(settings.DATABASES["default"]["NAME"])

@@ -39,6 +39,7 @@ from typing import Callable
 from bestby import backup_postgres as pg
 from bestby import backup_sqlite as sq
 from bestby import clock
+from bestby.private import FILE_MODE, private_dir, private_file
 
 __all__ = ["BackupError", "BackupFailed", "BackupInfo", "BackupResult", "backup", "inspect", "restore"]
 
@@ -116,7 +117,7 @@ def _target(target: Path | str, kind: str, db: dict, force: bool) -> Path:
     folder = str(target).endswith(("/", os.sep))  # "backups/": a folder, created if missing
     target = Path(target).expanduser()
     if folder and not target.exists():
-        _private_dir(target)
+        private_dir(target)
     if target.is_dir():
         stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         target = target / f"bestby-{stamp}.{'sqlite3' if kind == 'sqlite' else 'pgdump'}"
@@ -131,25 +132,10 @@ def _target(target: Path | str, kind: str, db: dict, force: bool) -> Path:
     return target
 
 
-def _private_dir(folder: Path) -> None:
-    """Create ``folder`` (and missing parents) with mode 0700; an existing folder is left as it is."""
-    if folder.is_dir():
-        return
-    missing = []
-    probe = folder
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is cut by the umask
-
-
 def _private_temp(target: Path) -> Path:
-    _private_dir(target.parent)
+    private_dir(target.parent, tighten=False)  # a folder made here is 0700; the user's own folder keeps its mode
     temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     return temp
 
 
@@ -175,7 +161,7 @@ def backup(*, target: Path | str, force: bool = False, progress: Progress | None
     try:
         target = _target(target, kind, db, force)
     except OSError as exc:
-        raise BackupError("FILE", f"cannot create the folder {exc.filename}: {exc.strerror}") from None
+        raise BackupError("FILE", f"cannot create the folder {target}: {exc.strerror or exc}") from None
     started = time.monotonic()
     temp = None
     try:
@@ -203,7 +189,8 @@ def backup(*, target: Path | str, force: bool = False, progress: Progress | None
     except sqlite3.Error as exc:
         raise BackupFailed("--db", f"cannot read the store: {exc}") from None
     except OSError as exc:
-        raise BackupError("FILE", f"cannot write {target}: {exc.strerror} ({exc.filename})") from None
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BackupError("FILE", f"cannot write {target}: {exc.strerror or exc}{where}") from None
     finally:
         if temp is not None and temp.exists():
             temp.unlink()
@@ -297,8 +284,8 @@ def restore(*, source: Path, progress: Progress | None = None, database: dict | 
         if live.resolve() == info.path.resolve():
             raise BackupError("FILE", f"{source} is the live database itself")
         if not live.exists():  # a new machine: the store is created from the backup, private from the start
-            _private_dir(live.parent)
-            os.close(os.open(live, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            private_dir(live.parent, tighten=False)
+            private_file(live)
         try:
             check = sq.restore_from(info.path, live, progress=progress)
         except sq.InUse as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -24,6 +23,13 @@ console = Console()
 err = Console(stderr=True)
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $BESTBY_DATABASE_URL, else sqlite in $BESTBY_HOME).", show_default=False)]
+AcceptOption = Annotated[bool, typer.Option(
+    "--accept-collisions",
+    help="Apply even though the report warns of ids stored as what look like other records, or of changes to "
+         "your own user record (--by). Without it such an import is refused and nothing is written.")]
+ImportByOption = Annotated[Optional[str], typer.Option(
+    "--by", help="E-mail or user id of who imports (the audit log; an import changing their own record needs "
+                 "--accept-collisions).", show_default=False)]
 
 
 def setup(db: str | None, *, migrate: bool = True) -> None:
@@ -46,7 +52,7 @@ def setup(db: str | None, *, migrate: bool = True) -> None:
 
         try:
             call_command("migrate", interactive=False, verbosity=0)
-            call_command("createcachetable", verbosity=0)  # the sign-in throttle's counters (settings.CACHES)
+            call_command("createcachetable", verbosity=0)  # backtest and report documents (settings.CACHES)
         except OperationalError as exc:
             from django.conf import settings
 
@@ -75,17 +81,9 @@ def _progress() -> Progress:
 
 
 def _print_report(report, as_json: bool) -> None:
-    if as_json:
-        console.print_json(json.dumps(report.as_dict()))
-        return
-    table = Table(title="Dry run: nothing was written" if report.dry_run else "Imported")
-    for col in ("file", "created", "updated", "unchanged"):
-        table.add_column(col, justify="left" if col == "file" else "right")
-    for name, c in report.files.items():
-        table.add_row(name, f"{c.created:,}", f"{c.updated:,}", f"{c.unchanged:,}")
-    console.print(table)
-    for note in report.notes:
-        console.print(f"• {note}", markup=False, highlight=False, soft_wrap=True)
+    from bestby.cli_imports import print_report
+
+    print_report(report, as_json)
 
 
 def refuse_import(problems: list, truncated: int, advice: str) -> None:
@@ -99,13 +97,19 @@ def refuse_import(problems: list, truncated: int, advice: str) -> None:
     raise typer.Exit(1)
 
 
-def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[str] | None = None) -> None:
-    from bestby.importers.canonical import import_canonical
+def _run_import(folder: Path, dry_run: bool, as_json: bool, extra_notes: list[str] | None = None, *,
+                by: str | None = None, accept: bool = False) -> None:
+    from bestby.cli_imports import find_user, refuse_warnings
+    from bestby.importers.canonical import WarningsNotAccepted, import_canonical
     from bestby.importers.problems import ImportFailed
 
+    user = find_user(by)
     try:
         with _progress() as progress:
-            report = import_canonical(folder, dry_run=dry_run, progress=_Bars(progress))
+            report = import_canonical(folder, dry_run=dry_run, progress=_Bars(progress), by=user,
+                                      accept_warnings=accept)
+    except WarningsNotAccepted as exc:
+        refuse_warnings(exc)
     except ImportFailed as exc:
         refuse_import(exc.problems, exc.truncated, "Fix the file(s) and run the same command again.")
     if extra_notes:
@@ -118,11 +122,13 @@ def import_canonical_cmd(
     folder: Annotated[Path, typer.Argument(help="A FORMAT.md folder of CSV or Parquet files.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and count; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    accept: AcceptOption = False,
+    by: ImportByOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import a FORMAT.md folder: atomic, idempotent, with counts per file."""
+    """Import a FORMAT.md folder: atomic, idempotent, with what changes per file; undone with `bestby import undo`."""
     setup(db)
-    _run_import(folder, dry_run, as_json)
+    _run_import(folder, dry_run, as_json, by=by, accept=accept)
 
 
 @import_app.command("maven")
@@ -130,6 +136,8 @@ def import_maven_cmd(
     folder: Annotated[Path, typer.Argument(help="The Maven 'CRM Sales Opportunities' folder (sales_pipeline.csv ...).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and count; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    accept: AcceptOption = False,
+    by: ImportByOption = None,
     db: DbOption = None,
 ) -> None:
     """Import the Maven Analytics CRM Sales Opportunities data set."""
@@ -144,7 +152,7 @@ def import_maven_cmd(
         except (ValueError, OSError) as exc:
             err.print(f"[red bold]Import refused[/red bold]: {exc}", highlight=False)
             raise typer.Exit(1) from None
-        _run_import(Path(tmp), dry_run, as_json, extra_notes=mapped.notes)
+        _run_import(Path(tmp), dry_run, as_json, extra_notes=mapped.notes, by=by, accept=accept)
 
 
 @app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -250,7 +258,13 @@ def serve_cmd(
                                          help="Worker processes (0: one per core, at most 4).")] = 0,
     db: DbOption = None,
 ) -> None:
-    """Serve the web app on the configured database (migrating it first)."""
+    """Serve the web app on the configured database (migrating it first).
+
+    Errors are logged to standard error: every 500 with its traceback, refused requests (a bad host, a
+    CSRF failure), from the one process or from each worker. BESTBY_LOG_FILE names a file that receives
+    the same log (created 0600; reopened when logrotate moves it). Behind a TLS proxy set BESTBY_HTTPS=1
+    and BESTBY_PROXY_SSL_HEADER (see the README's Deployment section).
+    """
     setup(db)
     _serve(host, port, threads, workers or default_workers())
 
@@ -268,15 +282,15 @@ def default_workers() -> int:
 
 
 def _serve(host: str, port: int, threads: int, workers: int = 1) -> None:
+    # Nothing that opens the database may be inherited across gunicorn's fork: the set-up above (migrate, the
+    # demo's import and refresh) used Django's connections in this process, which becomes the master. A SQLite
+    # handle shared by two processes breaks SQLite's locking (each process must open its own), and a
+    # PostgreSQL socket shared by two processes mixes their conversations.
+    from django.db import connections
+
+    connections.close_all()
     console.print(f"bestby is serving on [bold]http://{host}:{port}/[/bold] "
                   f"({workers} worker process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
-    if workers == 1:
-        import waitress
-
-        from bestby.wsgi import application
-
-        waitress.serve(application, host=host, port=port, threads=threads, ident="bestby", _quiet=True)
-        return
     from bestby.server import serve_workers
 
     serve_workers(host, port, threads=threads, workers=workers)
@@ -321,6 +335,7 @@ if __name__ != "__main__":
     from bestby import cli_clearance  # noqa: E402,F401
     from bestby import cli_coverage  # noqa: E402,F401
     from bestby import cli_crm  # noqa: E402,F401
+    from bestby import cli_imports  # noqa: E402,F401
     from bestby import cli_tokens  # noqa: E402,F401
 
 

@@ -177,10 +177,11 @@ def shelf_life_cmd(
         raise typer.BadParameter(f"{by!r} is not one of {', '.join(SEGMENTS)}", param_hint="'--by'")
     setup(db)
     from bestby.engine.shelf_life import shelf_life
-    from bestby.pipeline.analytics import store_source
+    from bestby.pipeline.analytics import store_reader
 
     since = None if lookback is None else when - timedelta(days=lookback)
-    rows = shelf_life(store_source(when), q=quantile, by=by, since=since, business_days=business_days)
+    with store_reader() as store:
+        rows = shelf_life(store.tables(when), q=quantile, by=by, since=since, business_days=business_days)
     if as_json:
         typer.echo(json.dumps(rows))
         return

@@ -1,6 +1,6 @@
 """`bestby backtest`: replay the forecast on the store's past and score it against what was won (a thin adapter).
 
-Everything is :func:`bestby.engine.backtest.backtest` on ``store_source`` cut
+Everything is :func:`bestby.engine.backtest.backtest` on the store (``store_reader``) cut
 at each snapshot; this module reads the options, shows progress, prints the
 tables and writes the chart.
 """

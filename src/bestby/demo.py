@@ -30,6 +30,7 @@ from django.db import transaction
 from bestby import clock
 from bestby.importers.canonical import import_canonical
 from bestby.people.models import Role, User
+from bestby.private import private_dir
 from bestby.synth import write_synth
 
 DEMO_SEED = 7
@@ -43,7 +44,7 @@ def demo_password(home: Path | None = None) -> str:
     path = home / "demo_password"
     if path.exists():
         return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home, tighten=False)
     password = "demo-" + secrets.token_urlsafe(9)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -65,6 +66,8 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
     home = home or settings.CONFIG.home
     now = clock.now()
     data = home / ".bestby" / f"demo-data-{deals}"
+    private_dir(home / ".bestby")  # 0700, as the data folder below: the sample data is nobody else's to read
+    private_dir(data)
     if not (data / "deals.csv").exists():
         today = datetime.combine(now.date(), time(), tzinfo=UTC)
         write_synth(data, deals=deals, seed=DEMO_SEED, as_of=today, progress=progress)

@@ -58,17 +58,26 @@ a row with an empty one is then refused. Ids are the deals' external ids
 Files are UTF-8 CSV (the ``csv`` module, header row, LF line ends), written
 to a temporary file beside the target and renamed over it, so a failure
 leaves the target as it was.
+
+Formulas: these files are opened in spreadsheets (a manager reviews them
+before loading), so every cell goes through :mod:`bestby.spreadsheet`: text
+that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a
+rep's clear reason, an imported lost reason or id) is written behind a
+single quote, in all four formats. A bulk tool that loads the file as it is
+writes that quote into the CRM field too: such a value needs a look before
+loading anyway.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+from bestby.spreadsheet import writer as spreadsheet_writer
 
 FORMATS = ("csv", "salesforce", "hubspot", "pipedrive")
 KINDS = ("clear", "snooze", "undo")
@@ -298,7 +307,7 @@ def write_decisions_to(decisions: list[Decision], fmt: str, fh, *,
         header = crm_header(fmt, loss_reason_field=loss_reason_field)
         rows = [crm_row(fmt, s) for s in states]
         kinds, changed = Counter(s.latest_kind for s in states), [s.deal_id for s in states if s.changed_since]
-    writer = csv.writer(fh, lineterminator="\n")
+    writer = spreadsheet_writer(fh)
     writer.writerow(header)
     writer.writerows(rows)
     return Written(rows={k: kinds.get(k, 0) for k in KINDS}, changed=changed)

@@ -3,8 +3,15 @@
 gunicorn's master process binds the socket, starts N workers (its threaded
 ``gthread`` worker: each takes connections and serves them on ``threads``
 threads), restarts a worker that dies, and stops them all on Ctrl+C or
-SIGTERM. The app is loaded in each worker, not in the master
-(``preload_app`` off), so no database connection is ever shared across a fork.
+SIGTERM. One worker is served the same way, so a worker that dies is
+restarted whatever N is. The app is loaded in each worker, not in the master
+(``preload_app`` off), and the command closes its own database connections
+before the master starts (``bestby.cli._serve``), so no database connection is
+ever shared across a fork.
+
+A worker that dies loses the requests it held (their clients see the
+connection reset); the other workers' requests are untouched, and the master
+starts a new worker at once (``tests/test_serve.py``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from bestby.web import views, views_accounts, views_import, views_settings, view
 from bestby.web import views_board, views_clearance, views_deal, views_feeds
 from bestby.web import views_backtest, views_coverage, views_forecast, views_funnel, views_goals
 from bestby.web import views_cadences, views_today
-from bestby.web import views_adherence
+from bestby.web import views_adherence, views_import_undo
 from bestby.web.throttle import ThrottledLoginView
 
 admin.site.site_header = "bestby administration"
@@ -53,6 +53,7 @@ urlpatterns = [
     path("import/", views_import.import_page, name="import"),
     path("import/confirm/", views_import.import_confirm, name="import_confirm"),
     path("import/refresh/", views_import.import_refresh, name="import_refresh"),
+    path("import/undo/<int:batch>/", views_import_undo.import_undo, name="import_undo"),
     path("export/deals.csv", views_feeds.export_deals, name="export_deals"),
     path("calendar/tasks.ics", views_feeds.tasks_download, name="calendar_tasks"),
     path("calendar/<str:token>.ics", views_feeds.calendar_feed, name="calendar"),

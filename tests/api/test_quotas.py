@@ -72,12 +72,16 @@ def test_refused_for_reps_and_outside_the_managers_team(world, quotas):
         assert response.status_code == 403, response.content
         assert response.json()["field"] == "owner"
     mgr = api["mgr"]
-    assert mgr.post("/api/quotas", {"owner": "otto", "period": "2025-Q2", "amount": "1"}).status_code == 403
-    assert mgr.post("/api/quotas", {"owner": "team:B", "period": "2025-Q2", "amount": "1"}).status_code == 403
+    # owners outside the team are not theirs to see: the answer of an owner that does not exist (no oracle)
+    for key, ghost in (("otto", "ottx"), ("team:B", "team:Z")):
+        hidden = mgr.post("/api/quotas", {"owner": key, "period": "2025-Q2", "amount": "1"})
+        missing = mgr.post("/api/quotas", {"owner": ghost, "period": "2025-Q2", "amount": "1"})
+        assert (hidden.status_code, hidden.json()["field"]) == (422, "owner")
+        assert hidden.json()["detail"].replace(key, ghost) == missing.json()["detail"]
     assert mgr.patch(f"/api/quotas/{quotas['otto'].pk}", {"amount": "1"}).status_code == 404
     assert mgr.client.delete(f"/api/quotas/{quotas['team:B'].pk}").status_code == 404
     assert mgr.patch(f"/api/quotas/{quotas['max'].pk}", {"amount": "99999"}).status_code == 403  # their own
-    assert mgr.patch(f"/api/quotas/{quotas['rita'].pk}", {"owner": "otto"}).status_code == 403
+    assert mgr.patch(f"/api/quotas/{quotas['rita'].pk}", {"owner": "otto"}).status_code == 422
     assert _table() == before and AuditEntry.objects.count() == audits
 
 

@@ -1,7 +1,7 @@
 """The store source conforms to the folder source: same tables, same as-of cut, same shelf life.
 
-Runs on SQLite (Ibis' SQLite backend binds, DuckDB computes) and on PostgreSQL
-(in the database). The data is committed (``transaction=True``) because the
+Runs on SQLite (DuckDB reads a private copy of the store, made through Python's
+sqlite3) and on PostgreSQL (in the database). The data is committed (``transaction=True``) because the
 engine reads it through a second connection.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from bestby.engine.shelf_life import shelf_life
 from bestby.engine.sources import folder_tables
 from bestby.importers.canonical import import_canonical
-from bestby.pipeline.analytics import store_connection, store_source
+from bestby.pipeline.analytics import store_reader, store_source
 from tests.importers.folders import write_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,11 +71,11 @@ def test_users_have_format_columns_and_external_ids(hand):
 def test_the_store_backend_is_the_databases(hand):
     from django.db import connection
 
-    con = store_connection()
-    assert con.name == {"sqlite": "sqlite", "postgresql": "postgres"}[connection.vendor]
-    deals = store_source(datetime(2030, 1, 1, tzinfo=UTC), con=con)["deals"]
-    expected = "duckdb" if connection.vendor == "sqlite" else "postgres"
-    assert deals._find_backend().name == expected
+    with store_reader() as store:
+        assert store.backend.name == {"sqlite": "duckdb", "postgresql": "postgres"}[connection.vendor]
+        deals = store.tables(datetime(2030, 1, 1, tzinfo=UTC))["deals"]
+        assert deals._find_backend().name == store.backend.name
+        assert deals.count().execute() == 3
 
 
 def test_fractional_seconds_and_offsets_survive_the_store(tmp_path):
@@ -98,19 +98,21 @@ def test_fractional_seconds_and_offsets_survive_the_store(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["deals", "stages", "stage_events", "close_date_events", "touches", "users"])
-def test_sqlite_copy_fallback_agrees_with_the_scanner(hand, name):
-    """Without DuckDB's sqlite_scanner (no ``sqlite_path``) the store is copied into DuckDB: same tables."""
+def test_sqlite_copy_fallback_agrees_with_the_scanner(hand, name, monkeypatch):
+    """Without DuckDB's sqlite_scanner package the copy is read through sqlite3 into DuckDB: same tables."""
     from django.db import connection
 
-    from bestby.engine.store import sqlite_scanner, store_tables
-    from bestby.pipeline.analytics import table_names
+    from bestby.engine import store as engine_store
 
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite read paths only exist on the SQLite store (this pass is PostgreSQL)")
-    assert sqlite_scanner() is not None  # the pinned extension package is installed: the default path scans
+    assert engine_store.sqlite_scanner() is not None  # the pinned extension package is installed: the default scans
     as_of = datetime(2024, 3, 15, 12, tzinfo=UTC)
-    scanned = store_source(as_of)[name]
-    copied = store_tables(store_connection(), table_names(), as_of=as_of)[name]
-    assert copied.schema() == scanned.schema()
-    columns = list(scanned.columns)
-    pandas.testing.assert_frame_equal(frame(copied, columns), frame(scanned, columns))
+    with store_reader() as scanning:
+        table = scanning.tables(as_of)[name]
+        schema, scanned = table.schema(), frame(table, list(table.columns))
+    monkeypatch.setattr(engine_store, "sqlite_scanner", lambda: None)
+    with store_reader() as copying:
+        copied = copying.tables(as_of)[name]
+        assert copied.schema() == schema
+        pandas.testing.assert_frame_equal(frame(copied, list(scanned.columns)), scanned)

@@ -205,6 +205,50 @@ def test_naive_since_is_refused():
     assert caught.value.param == "since"
 
 
+# ---------------------------------------------------------------- formulas (the files are opened in spreadsheets)
+
+EVIL = '=HYPERLINK("http://evil.test","open")'
+LOG_HEADER = ("action_id", "at", "kind", "deal_id", "pipeline", "to", "until", "undoes", "reason", "by",
+              "stage_before", "stage_after", "status_before", "status_after", "lost_reason_after")
+
+
+def formula_story() -> dict[str, int]:
+    """D1 cleared with a reason a spreadsheet would run; D4 (an imported lost reason ``@evil``) snoozed: ``-2+3``."""
+    from bestby.pipeline.models import Deal
+
+    world = build()
+    Deal.objects.filter(external_id="D4").update(lost_reason="@evil")
+    (a1,) = services.clear(deals=["D1"], reason=EVIL, to="lost", by=world["rep"], at=_at(3, 9, 30))
+    a2 = services.snooze(deal="D4", until=date(2025, 4, 1), reason="-2+3", at=_at(4, 14))
+    return {"a1": a1.pk, "a2": a2.pk}
+
+
+def formula_files(a: dict[str, int]) -> dict[str, list[list[str]]]:
+    """Every format's rows, worked out by hand: each formula cell behind a quote, nothing else changed."""
+    crm = [["D1", "Lost", "timed out", "2025-03-03", f"clear#{a['a1']}", "'" + EVIL],
+           ["D4", "Qualify", "'@evil", "", f"snooze#{a['a2']}", "'-2+3"]]
+    return {
+        "csv": [list(LOG_HEADER),
+                [str(a["a1"]), "2025-03-03T09:30:00+00:00", "clear", "D1", "default", "lost", "", "", "'" + EVIL,
+                 "u-rep", "Qualify", "Lost", "open", "lost", "timed out"],
+                [str(a["a2"]), "2025-03-04T14:00:00+00:00", "snooze", "D4", "default", "", "2025-04-01", "",
+                 "'-2+3", "", "", "", "", "", ""]],
+        "salesforce": [["Id", "StageName", "Loss_Reason__c", "CloseDate", "bestby_actions", "bestby_reason"], *crm],
+        "hubspot": [["Record ID", "Deal Stage", "Closed Lost Reason", "Close Date", "bestby_actions",
+                     "bestby_reason"], *crm],
+        "pipedrive": [["Deal - ID", "Deal - Status", "Deal - Lost reason", "bestby_actions", "bestby_reason"],
+                      ["D1", "lost", "timed out", f"clear#{a['a1']}", "'" + EVIL],
+                      ["D4", "open", "'@evil", f"snooze#{a['a2']}", "'-2+3"]],
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "salesforce", "hubspot", "pipedrive"])
+def test_every_format_writes_formulas_as_text(tmp_path, fmt):
+    a = formula_story()
+    write_decisions(decisions_since(SINCE), fmt, tmp_path / "out.csv")
+    assert read(tmp_path / "out.csv") == formula_files(a)[fmt]
+
+
 # ---------------------------------------------------------------- the command line
 
 def _cli(*args: str):
@@ -263,3 +307,13 @@ def test_cli_unwritable_file_exits_2(tmp_path, where):
     assert result.output.startswith("FILE:") and "Nothing was written." in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     assert (tmp_path / "a-file").read_text() == "not a folder\n"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", ["csv", "salesforce", "hubspot", "pipedrive"])
+def test_cli_writes_formulas_as_text(tmp_path, fmt):
+    a = formula_story()
+    out = tmp_path / "out.csv"
+    result = _cli("--since", "2025-03-01", "--format", fmt, str(out))
+    assert result.exit_code == 0, result.output
+    assert read(out) == formula_files(a)[fmt]

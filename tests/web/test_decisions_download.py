@@ -137,3 +137,19 @@ def test_the_page_shows_the_form_and_sign_in_and_csrf_are_required(client, story
     strict = Client(enforce_csrf_checks=True)
     signed_in(strict, "root")
     assert strict.post(URL, {"since": SINCE, "format": "csv"}).status_code == 403  # a POST needs the CSRF token
+
+
+@pytest.mark.parametrize("fmt", ["csv", "salesforce", "hubspot", "pipedrive"])
+def test_every_format_writes_a_reps_formula_as_text(client, workspace, fmt):  # noqa: F811 - the fixture
+    """rep_a clears D2 with a reason a spreadsheet would run; the manager's download has it behind a quote."""
+    from bestby.people.models import User
+
+    evil = '=HYPERLINK("http://evil.test","open")'
+    (a,) = services.clear(deals=["D2"], reason=evil, to="lost", by=User.objects.get(username="rep_a"),
+                          at=datetime(2025, 3, 3, 9, 30, tzinfo=UTC))
+    rows = download(signed_in(client, "mgr"), format=fmt)
+    row = {"csv": [str(a.pk), "2025-03-03T09:30:00+00:00", "clear", "D2", "default", "lost", "", "", "'" + evil,
+                   "rep_a", "Qualify", "Lost", "open", "lost", "timed out"],
+           "pipedrive": ["D2", "lost", "timed out", f"clear#{a.pk}", "'" + evil]
+           }.get(fmt, ["D2", "Lost", "timed out", "2025-03-03", f"clear#{a.pk}", "'" + evil])
+    assert rows[1:] == [row]

@@ -166,14 +166,14 @@ def test_rep_searches_opens_an_account_and_sees_breadth(page, accounts):
     # D1 touched C1 twice, C2, C3: 4 touches reaching 3 of 4 contacts (75 %); D2 one touch to C1 (25 %)
     expect(page.locator('tr[data-deal="D1"] td').nth(5)).to_have_text("4")
     expect(page.locator('tr[data-deal="D1"] td.breadth')).to_have_text("3 of 4")
-    expect(page.locator('tr[data-deal="D1"] .bar')).to_have_attribute("style", "width: 75%")
+    expect(page.locator('tr[data-deal="D1"] .bar rect')).to_have_attribute("width", "75")
     expect(page.locator('tr[data-deal="D2"] td').nth(5)).to_have_text("1")
     expect(page.locator('tr[data-deal="D2"] td.breadth')).to_have_text("1 of 4")
-    expect(page.locator('tr[data-deal="D2"] .bar')).to_have_attribute("style", "width: 25%")
+    expect(page.locator('tr[data-deal="D2"] .bar rect')).to_have_attribute("width", "25")
     expect(page.locator("tr[data-deal]")).to_have_count(2)  # not Globex's D3
     # per contact: C1 3 touches (the most: full bar), C2, C3, C4 one each (the one on C4 has no deal)
     expect(page.locator("tr[data-contact] td.touches")).to_have_text(["3", "1", "1", "1"])
-    expect(page.locator('tr[data-contact="C1"] .bar')).to_have_attribute("style", "width: 100%")
+    expect(page.locator('tr[data-contact="C1"] .bar rect')).to_have_attribute("width", "100")
     expect(page.locator('tr[data-contact="C4"] td').last).to_have_text("2025-01-11")  # T0 + 5 days
 
 

@@ -45,6 +45,22 @@ def test_export_for_a_manager_is_the_team(client, workspace):
     assert rows["D4"]["state"] == "aging" and rows["D4"]["best_by"] == (AS_OF - timedelta(days=3)).isoformat()
 
 
+def test_export_writes_formulas_as_text_and_numbers_as_numbers(client, workspace):
+    """A rep's deal name that a spreadsheet would run is written behind a quote; a negative amount stays a number."""
+    from decimal import Decimal
+
+    from bestby.pipeline.models import Deal
+
+    Deal.objects.filter(external_id="D1").update(name='=HYPERLINK("http://evil.test","open")')
+    Deal.objects.filter(external_id="D2").update(name="-2+3", amount=Decimal("-250.00"), currency="@EU")
+    Deal.objects.filter(external_id="D4").update(name="+1\t@SUM(A1)")
+    rows = exported(signed_in(client, "mgr"))
+    assert rows["D1"]["name"] == '\'=HYPERLINK("http://evil.test","open")'
+    assert (rows["D2"]["name"], rows["D2"]["amount"], rows["D2"]["currency"]) == ("'-2+3", "-250.00", "'@EU")
+    assert rows["D4"]["name"] == "'+1\t@SUM(A1)"
+    assert rows["D3"]["name"] == "Deal D3" and rows["D3"]["amount"] == "2500.00"
+
+
 def events(response) -> dict[str, dict]:
     cal = Calendar.from_ical(response.content)
     return {str(e["UID"]): {"day": e.decoded("DTSTART"), "summary": str(e["SUMMARY"])} for e in cal.walk("VEVENT")}

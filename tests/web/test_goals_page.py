@@ -96,8 +96,11 @@ def test_reps_and_managers_outside_their_team_are_refused(world):
     assert rep.post(f"/goals/{own}/delete/").status_code == 403
 
     mgr = _signed_in(world["mgr"])
-    assert mgr.post("/goals/", {"owner": "otto", "period": "2026-Q2", "amount": "1"}).status_code == 403
-    assert mgr.post("/goals/", {"owner": "team:B", "period": "2026-Q2", "amount": "1"}).status_code == 403
+    for key, ghost in (("otto", "ottx"), ("team:B", "team:Z")):  # outside the team: as for an owner that is not
+        hidden = mgr.post("/goals/", {"owner": key, "period": "2026-Q2", "amount": "1"})
+        missing = mgr.post("/goals/", {"owner": ghost, "period": "2026-Q2", "amount": "1"})
+        assert hidden.status_code == missing.status_code == 400
+        assert f"&#x27;{key}&#x27; is neither a user&#x27;s id" in hidden.content.decode()
     for key in ("otto", "team:B"):  # not theirs to see: as if it did not exist
         pk = world["quotas"][key].pk
         assert mgr.post(f"/goals/{pk}/", {"owner": key, "period": "2026-Q1", "amount": "1"}).status_code == 404
@@ -105,7 +108,7 @@ def test_reps_and_managers_outside_their_team_are_refused(world):
     mine = world["quotas"]["max"].pk  # a manager does not set their own goal
     assert mgr.post(f"/goals/{mine}/", {"owner": "max", "period": "2026-Q1", "amount": "999999"}).status_code == 403
     rita = world["quotas"]["rita"].pk  # nor move a seller's quota to someone outside the team
-    assert mgr.post(f"/goals/{rita}/", {"owner": "otto", "period": "2026-Q1", "amount": "1"}).status_code == 403
+    assert mgr.post(f"/goals/{rita}/", {"owner": "otto", "period": "2026-Q1", "amount": "1"}).status_code == 400
     assert _table() == before and AuditEntry.objects.count() == audits
 
 

@@ -16,7 +16,7 @@ from bestby.clearance.models import Freshness
 from bestby.people.models import User
 from bestby.pipeline.models import Deal
 from bestby.synth import write_synth
-from bestby.web.views_import import UploadRefused, _entries
+from bestby.importers.archive import UploadRefused, zip_entries
 
 pytestmark = pytest.mark.django_db
 PW = "x-long-password-1"
@@ -28,6 +28,10 @@ def admin_client(client, tmp_path, monkeypatch):
     User.objects.create_user(username="boss", password=PW, external_id="boss-import", role="admin")
     client.login(username="boss", password=PW)
     return client
+
+
+def _entries(archive: zipfile.ZipFile, kind: str = "format"):
+    return zip_entries(archive, kind, max_total_bytes=2**30)
 
 
 def _zip(files: dict[str, bytes]) -> io.BytesIO:
@@ -95,12 +99,9 @@ def test_not_a_zip_and_no_file(admin_client):
     assert response.status_code == 400 and "not a zip file" in response.content.decode()
 
 
-def test_size_cap_counts_unpacked_bytes(monkeypatch):
-    import bestby.web.views_import as v
-
-    monkeypatch.setattr(v, "MAX_TOTAL_BYTES", 10)
+def test_size_cap_counts_unpacked_bytes():
     with zipfile.ZipFile(_zip({"deals.csv": b"x" * 11})) as z, pytest.raises(UploadRefused, match="add up to more"):
-        _entries(z)
+        zip_entries(z, max_total_bytes=10)
 
 
 def test_only_admins_and_a_forged_token_is_refused(client, admin_client, tmp_path):

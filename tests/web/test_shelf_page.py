@@ -82,3 +82,44 @@ def test_histogram_marks_the_best_by_where_it_belongs():
     assert 8 + (640 - 16) * 8 / 10 == pytest.approx(x, abs=0.1)  # top = max(q98, 1.25 x best-by) = 10
     empty = histogram_svg(np.array([]), None, label="none")
     assert "best-by" not in empty and "<rect" not in empty
+
+
+def _segments(html: str) -> set[str]:
+    return set(re.findall(r'<tr data-stage="[^"]+" data-segment="([^"]+)">', html))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owner_and_team_segments_are_cut_to_what_the_user_may_see_as_in_the_api(client, tmp_path):
+    """A rep sees their own seller segment and their team's; a manager their team's sellers; an admin all."""
+    from bestby.api.tokens import create_token
+
+    write_synth(tmp_path, deals=300, seed=5)
+    import_canonical(tmp_path)
+    reps = list(User.objects.filter(role="rep").order_by("external_id"))
+    assert len(reps) >= 3
+    User.objects.filter(pk=reps[2].pk).update(team="Elsewhere")  # a second team
+    rep, manager = reps[0], User.objects.get(role="manager", team=reps[0].team)
+    admin = User.objects.filter(role="admin").first()
+    everyone = {u.external_id for u in User.objects.all()}
+    expected = {  # worked out from the users' rows, not from the access rules
+        (rep, "owner"): {rep.external_id},
+        (rep, "team"): {rep.team},
+        (manager, "owner"): {u.external_id for u in User.objects.filter(team=manager.team)} | {
+            u.external_id for u in User.objects.filter(manager=manager)},
+        (manager, "team"): {manager.team},
+    }
+    for user in (rep, manager, admin):
+        user.set_password(PW)
+        user.save()
+    for (user, by), segments in expected.items():
+        client.login(username=user.username, password=PW)
+        page = _segments(client.get(f"/shelf-life/?by={by}").content.decode())
+        assert page and page <= segments, (user.external_id, by, page, segments)
+        token = create_token(user=user, name="t")[1]
+        api = client.get(f"/api/shelf-life?by={by}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+        assert {r["segment"] for r in api if r["segment"] is not None} == page
+        client.logout()
+    client.login(username=admin.username, password=PW)
+    owners = _segments(client.get("/shelf-life/?by=owner").content.decode())
+    assert {r.external_id for r in reps} <= owners <= everyone | {"(none)"}
+    assert _segments(client.get("/shelf-life/?by=team").content.decode()) >= {rep.team, "Elsewhere"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -15,6 +16,10 @@ class Account(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subsidiaries")
     payment_terms_days = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
+    # who created it in bestby (the API); empty for imported accounts. Until one of its deals is visible to
+    # someone, an account is visible to its creator and to those who see the creator's deals (people.access).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
     custom = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from bestby.accounts.models import Account, Contact
 from bestby.api import records
-from bestby.api.common import created, MAX_LIMIT, ext, new_id, page, ref, visible
+from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, page, ref, visible
 from bestby.api.schemas import (Text, AccountIn, AccountOut, AccountPage, AccountPatch, ContactIn, ContactOut, ContactPage,
                                 ContactPatch, Error)
 from bestby.people import access
@@ -32,11 +32,6 @@ def _accounts(user):
     return access.accounts_for(user).select_related("parent")
 
 
-def _attachable(user):
-    """Accounts a user may attach records to: those they see, and those with no deals yet (just created)."""
-    return (access.accounts_for(user) | Account.objects.filter(deals__isnull=True)).distinct()
-
-
 @router.get("/accounts", response=AccountPage, summary="List the accounts you may see")
 def list_accounts(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
                   q: Optional[Text] = Query(None, max_length=200), territory: Optional[Text] = None):
@@ -56,8 +51,8 @@ def get_account(request, account_id: Text):
 @router.post("/accounts", response={201: AccountOut, 409: Error, 422: Error})
 def create_account(request, payload: AccountIn):
     fields = payload.dict()
-    fields["external_id"] = fields.pop("id") or new_id("account")
-    fields["parent"] = ref(_attachable(request.auth), "parent", fields["parent"])
+    fields["external_id"] = new_external_id(request.auth, Account, "account", fields.pop("id"))
+    fields["parent"] = ref(access.accounts_for(request.auth), "parent", fields["parent"])
     return created(account_row(records.create(Account, by=request.auth, **fields)))
 
 
@@ -96,8 +91,8 @@ def get_contact(request, contact_id: Text):
 @router.post("/contacts", response={201: ContactOut, 409: Error, 422: Error})
 def create_contact(request, payload: ContactIn):
     fields = payload.dict()
-    fields["external_id"] = fields.pop("id") or new_id("contact")
-    fields["account"] = ref(_attachable(request.auth), "account", fields["account"])
+    fields["external_id"] = new_external_id(request.auth, Contact, "contact", fields.pop("id"))
+    fields["account"] = ref(access.accounts_for(request.auth), "account", fields["account"])
     fields["buying_role"] = fields["buying_role"] or ""
     records.check_email(fields["email"])
     return created(contact_row(records.create(Contact, by=request.auth, **fields)))

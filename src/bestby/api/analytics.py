@@ -37,22 +37,14 @@ def _cache(user):
 def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(0.8, ge=0, le=1),
                     by: Optional[Literal["owner", "team", "product", "source", "amount_band"]] = None):
     from bestby.engine.shelf_life import shelf_life
-    from bestby.pipeline.analytics import store_connection, store_source
+    from bestby.pipeline.analytics import store_reader
 
     when = as_of or clock.now()
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    con = store_connection()
-    try:
-        rows = shelf_life(store_source(when, con=con), q=q, by=by)
-    finally:
-        con.disconnect()
-    if by in ("owner", "team") and not access.is_admin(request.auth):
-        # segments name people: a rep or manager sees the segments of the owners they may see
-        owners = access.owners_for(request.auth)
-        seen = set(owners.values_list("external_id" if by == "owner" else "team", flat=True))
-        rows = [r for r in rows if r["segment"] is None or r["segment"] in seen]
-    return rows
+    with store_reader() as store:
+        rows = shelf_life(store.tables(when), q=q, by=by)
+    return access.segment_rows_for(request.auth, by, rows)  # owner and team segments name people
 
 
 @router.get("/freshness", response=FreshnessPage,

@@ -45,6 +45,42 @@ def new_id(kind: str) -> str:
     return f"api-{kind}-{uuid.uuid4().hex[:12]}"
 
 
+#: the one answer to an id chosen by someone who may not choose ids: the same whether the id is free, theirs,
+#: or another team's, so it tells nothing about what exists (see new_external_id)
+ID_NOT_YOURS = "only an admin chooses the id of a new record; leave id out and a new one is made"
+
+
+def new_external_id(user, model, kind: str, key: str | None) -> str:
+    """The external id of a record ``user`` is creating: ``key`` if they may choose it and it is free, else a new one.
+
+    Why only admins choose (:func:`bestby.people.access.may_choose_ids`): the
+    id space is unique across every team, so whoever picks an id can always
+    tell a taken one from a free one (a free one is created, 201; a taken one
+    cannot be). When a rep could pick ids, "taken" answered for another
+    team's deal that reading it answered 404 for: an existence oracle, and
+    no wording of the refusal removes it, since the 201 of a free id is the
+    other half of the oracle. So anyone who may not see every record gets one
+    answer to any id they send, free, theirs or hidden (422 ``id``,
+    :data:`ID_NOT_YOURS`, before any lookup, hence the same queries and time),
+    and leaves it out to get a random one (``api-deal-3f9c...``, which
+    collides with nothing). Admins see every record, so a 409 for a taken id
+    tells them nothing they could not read; an integration that keeps a CRM's
+    ids runs with an admin's token, as imports do.
+    """
+    if key is None:
+        return new_id(kind)
+    if not access.may_choose_ids(user):
+        raise FieldError(422, "id", ID_NOT_YOURS)
+    if model.objects.filter(external_id=key).exists():
+        raise taken(kind, key)
+    return key
+
+
+def taken(kind: str, key: str) -> FieldError:
+    """The 409 of an id that is taken (only an admin, who sees every record, can meet it)."""
+    return FieldError(409, "id", f"a {kind} {key!r} already exists")
+
+
 def ext(obj) -> str | None:
     return obj.external_id if obj is not None else None
 

@@ -8,8 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from ninja import Query, Router
 
-from bestby.accounts.models import Account
-from bestby.api.common import created, MAX_LIMIT, ext, new_id, owner_ref, page, ref, visible
+from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, owner_ref, page, ref, taken, visible
 from bestby.api.errors import FieldError
 from bestby.api.schemas import Text, DealIn, DealOut, DealPage, DealPatch, Error
 from bestby.people import access
@@ -31,11 +30,8 @@ def _deals(user):
 
 
 def _account(user, key: str | None):
-    """An account the user may attach a deal to: one they see, or one with no deals yet (just created)."""
-    if key is None:
-        return None
-    qs = access.accounts_for(user) | Account.objects.filter(deals__isnull=True)
-    return ref(qs.distinct(), "account", key)
+    """An account the user may attach a deal to: one they may see (:func:`bestby.people.access.accounts_for`)."""
+    return ref(access.accounts_for(user), "account", key)
 
 
 @router.get("/deals", response=DealPage, summary="List the deals you may see")
@@ -59,20 +55,21 @@ def get_deal(request, deal_id: Text):
 @router.post("/deals", response={201: DealOut, 409: Error, 422: Error}, summary="Create a deal")
 def create_deal(request, payload: DealIn):
     user = request.auth
+    external_id = new_external_id(user, Deal, "deal", payload.id)
     pipeline = Pipeline.objects.filter(name=payload.pipeline).first()
     if pipeline is None:
         raise FieldError(422, "pipeline", f"no pipeline {payload.pipeline!r}")
     stage = Stage.objects.filter(pipeline=pipeline, name=payload.stage).first()
     if stage is None:
         raise FieldError(422, "stage", f"no stage {payload.stage!r} in pipeline {pipeline.name!r}")
-    external_id = payload.id or new_id("deal")
-    if Deal.objects.filter(external_id=external_id).exists():
-        raise FieldError(409, "id", f"a deal {external_id!r} already exists")
     owner = owner_ref(user, payload.owner) if payload.owner is not None else user
-    deal = services.create_deal(
-        external_id=external_id, pipeline=pipeline, stage=stage, by=user, name=payload.name,
-        owner=owner, account=_account(user, payload.account), amount=payload.amount,
-        close_date=payload.close_date, source=payload.source)
+    try:
+        deal = services.create_deal(
+            external_id=external_id, pipeline=pipeline, stage=stage, by=user, name=payload.name,
+            owner=owner, account=_account(user, payload.account), amount=payload.amount,
+            close_date=payload.close_date, source=payload.source)
+    except services.DuplicateDeal:  # the same id created at the same moment by another request
+        raise taken("deal", external_id) from None
     return created(deal_row(_deals(user).get(pk=deal.pk)))
 
 

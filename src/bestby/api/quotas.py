@@ -57,8 +57,8 @@ def list_quotas(request, owner: Optional[Text] = None, limit: int = Query(100, g
 @router.post("/quotas", response={201: QuotaOut, 403: Error, 422: Error},
              summary="Add a quota: owner, then period (2026-Q1) or period_start and period_end, and amount")
 def add_quota(request, payload: QuotaIn):
-    values = quota_values(owner=payload.owner, period=payload.period, start=payload.period_start,
-                          end=payload.period_end, amount=payload.amount)
+    values = quota_values(owner=payload.owner, by=request.auth, period=payload.period,
+                          start=payload.period_start, end=payload.period_end, amount=payload.amount)
     quota = create_quota(by=request.auth, values=values, reason="API")
     return created(_row(access.quota_editable_keys(request.auth))(quota))
 
@@ -69,7 +69,7 @@ def edit_quota(request, quota_id: int, payload: QuotaPatch):
     quota = _get(request.auth, quota_id)
     given = payload.model_dump(exclude_unset=True)
     values = quota_values(
-        owner=given.get("owner") or quota.owner_key, period=given.get("period"),
+        owner=given.get("owner") or quota.owner_key, by=request.auth, period=given.get("period"),
         start=given.get("period_start") or quota.period_start, end=given.get("period_end") or quota.period_end,
         amount=given["amount"] if given.get("amount") is not None else quota.amount)
     quota = change_quota(by=request.auth, quota=quota, values=values, reason="API")

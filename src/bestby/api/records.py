@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
+from bestby.accounts.models import Account
+from bestby.api.common import taken
 from bestby.api.errors import FieldError
 from bestby.audit.services import record
 
 
 def _json(obj) -> dict:
     return {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v))
-            for k, v in model_to_dict(obj).items() if k not in ("id", "custom")}
+            for k, v in model_to_dict(obj).items() if k not in ("id", "custom", "created_by")}
 
 
 def check_email(value: str | None) -> None:
@@ -30,9 +32,18 @@ def check_email(value: str | None) -> None:
 
 @transaction.atomic
 def create(model, *, by, **fields):
-    if model.objects.filter(external_id=fields["external_id"]).exists():
-        raise FieldError(409, "id", f"a {model._meta.verbose_name} {fields['external_id']!r} already exists")
-    obj = model.objects.create(**fields)
+    """Create a record whose ``external_id`` came from :func:`bestby.api.common.new_external_id`; audit it.
+
+    An account remembers who created it (``created_by``): that is who sees it
+    until it has a deal (:func:`bestby.people.access.accounts_for`).
+    """
+    if model is Account:
+        fields["created_by"] = by
+    try:
+        with transaction.atomic():
+            obj = model.objects.create(**fields)
+    except IntegrityError:  # the same id created at the same moment by another request
+        raise taken(model._meta.verbose_name, fields["external_id"]) from None
     record(by=by, action=f"{model._meta.model_name}.create", obj=obj, before=None, after=_json(obj))
     return obj
 

@@ -58,8 +58,13 @@ class DealOut(Schema):
     version: int
 
 
+#: the ``id`` of a create body (the rule: bestby.api.common.new_external_id)
+ID_HELP = ("external id; admins only (an integration keeping its CRM's ids): anyone else leaves it out and "
+           "gets a new one (api-deal-...)")
+
+
 class DealIn(Schema):
-    id: Optional[str] = Field(None, min_length=1, max_length=120, description="external id; generated if omitted")
+    id: Optional[str] = Field(None, min_length=1, max_length=120, description=ID_HELP)
     pipeline: str = Field(..., min_length=1, max_length=120)
     stage: str = Field(..., min_length=1, max_length=120)
     name: str = Field("", max_length=300)
@@ -104,7 +109,7 @@ class AccountOut(Schema):
 
 
 class AccountIn(Schema):
-    id: Optional[str] = Field(None, min_length=1, max_length=120)
+    id: Optional[str] = Field(None, min_length=1, max_length=120, description=ID_HELP)
     name: str = Field(..., min_length=1, max_length=300)
     sector: str = Field("", max_length=120)
     territory: str = Field("", max_length=120)
@@ -141,7 +146,7 @@ class ContactOut(Schema):
 
 
 class ContactIn(Schema):
-    id: Optional[str] = Field(None, min_length=1, max_length=120)
+    id: Optional[str] = Field(None, min_length=1, max_length=120, description=ID_HELP)
     account: str = Field(..., min_length=1, max_length=120)
     name: str = Field(..., min_length=1, max_length=200)
     title: str = Field("", max_length=200)
@@ -182,7 +187,7 @@ class TouchOut(Schema):
 
 
 class TouchIn(Schema):
-    id: Optional[str] = Field(None, min_length=1, max_length=120)
+    id: Optional[str] = Field(None, min_length=1, max_length=120, description=ID_HELP)
     at: datetime
     channel: Literal[CHANNELS]  # type: ignore[valid-type]
     direction: Optional[Literal[DIRECTIONS]] = None  # type: ignore[valid-type]

@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from bestby.activities.models import Touch
 from bestby.api import records
-from bestby.api.common import created, MAX_LIMIT, ext, new_id, page, ref, visible
+from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, page, ref, visible
 from bestby.api.schemas import Text, Error, TouchIn, TouchOut, TouchPage, TouchPatch
 from bestby.people import access
 
@@ -47,7 +47,7 @@ def get_touch(request, touch_id: Text):
 def create_touch(request, payload: TouchIn):
     user = request.auth
     fields = payload.dict()
-    fields["external_id"] = fields.pop("id") or new_id("touch")
+    fields["external_id"] = new_external_id(user, Touch, "touch", fields.pop("id"))
     fields["deal"] = ref(access.deals_for(user), "deal", fields["deal"])
     fields["contact"] = ref(access.contacts_for(user), "contact", fields["contact"])
     fields["account"] = ref(access.accounts_for(user), "account", fields["account"])

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from bestby.audit.models import AuditEntry
+from bestby.audit.models import AuditEntry, ImportBatch
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -22,3 +22,10 @@ class AuditAdmin(ReadOnlyAdmin):
 
     list_display = ("at", "by", "action", "object_type", "object_id", "reason")
     list_filter = ("action", "object_type")
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    """Applied imports; undone with `bestby import undo` or the import page, never edited here."""
+
+    list_display = ("id", "at", "by", "label", "undone_at")

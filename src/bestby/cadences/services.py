@@ -22,13 +22,16 @@ store:
   calendar) that has no open call task already.
 * ``convert`` turns an engaged lead into a deal at the first meeting stage:
   the pipeline's first open stage unless another is given (a process starts
-  with the first conversation), owned by the lead's owner.
+  with the first conversation), owned by the lead's owner. The deal's id is
+  ``lead-<lead id>``, or ``lead-<lead id>-<8 random hex>`` when an import or
+  an admin already gave that id to another deal.
 * ``record_social`` keeps a like or a follow as a ``social`` touch: it is not
   a touch for cadence counts and never completes a step.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 from django.conf import settings
@@ -324,7 +327,7 @@ def record_social(*, lead=None, contact=None, owner, at: datetime | None = None,
 def convert(lead: Lead, *, pipeline=None, stage=None, amount=None, by=None, at: datetime | None = None):
     """The engaged lead becomes a deal (module doc); CadenceError names what is refused."""
     from bestby.pipeline import services as deals
-    from bestby.pipeline.models import Pipeline, Stage
+    from bestby.pipeline.models import Deal, Pipeline, Stage
 
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status != "engaged":
@@ -341,6 +344,10 @@ def convert(lead: Lead, *, pipeline=None, stage=None, amount=None, by=None, at: 
     elif stage.pipeline_id != pipeline.pk or stage.kind != "open":
         raise CadenceError("stage", f"{stage.name!r} is not an open stage of pipeline {pipeline.name!r}")
     external_id = f"lead-{lead.external_id}"
+    if Deal.objects.filter(external_id=external_id).exists():
+        # an import or an admin made a deal with that id: take a fresh one rather than refuse, so that the
+        # seller converting the lead learns nothing of a deal they may not see, and nobody can block it
+        external_id = f"lead-{lead.external_id}-{uuid.uuid4().hex[:8]}"
     try:
         deal = deals.create_deal(external_id=external_id, pipeline=pipeline, stage=stage, by=by, owner=lead.owner,
                                  name=lead.company or lead.name, amount=amount, at=at or _now(), source=lead.source)

@@ -281,18 +281,15 @@ def undo_batch(*, batch: str, reason: str = "", by=None, at: datetime | None = N
 def listing(*, as_of: datetime, policy) -> tuple[list[dict], int]:
     """The clearance list at ``as_of`` minus snoozed deals, and how many deals were open then.
 
-    Reads the store through the engine (:func:`bestby.pipeline.analytics.store_source`:
+    Reads the store through the engine (:func:`bestby.pipeline.analytics.store_reader`:
     a second connection, so only committed data), then leaves out the deals
     with an active snooze on ``as_of``'s UTC date.
     """
     from bestby.engine.freshness import clearance_list, freshness
-    from bestby.pipeline.analytics import store_connection, store_source
+    from bestby.pipeline.analytics import store_reader
 
-    con = store_connection()
-    try:
-        rows = freshness(store_source(as_of, con=con), as_of=as_of, policy=policy)
-    finally:
-        con.disconnect()
+    with store_reader() as store:
+        rows = freshness(store.tables(as_of), as_of=as_of, policy=policy)
     snoozed = active_snoozes(as_of.astimezone(UTC).date())
     return [r for r in clearance_list(rows) if r["deal_id"] not in snoozed], len(rows)
 

@@ -29,14 +29,11 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
     """Recompute every open deal's freshness at ``as_of`` (default now) and replace the cache; return the count."""
     from bestby.engine.freshness import freshness
     from bestby.engine.policy import ClearancePolicy
-    from bestby.pipeline.analytics import store_connection, store_source
+    from bestby.pipeline.analytics import store_reader
 
     as_of = clock.now() if as_of is None else as_of
-    con = store_connection()
-    try:
-        rows = freshness(store_source(as_of, con=con), as_of=as_of, policy=policy or ClearancePolicy())
-    finally:
-        con.disconnect()
+    with store_reader() as store:
+        rows = freshness(store.tables(as_of), as_of=as_of, policy=policy or ClearancePolicy())
     ids = dict(Deal.objects.filter(external_id__in=[r["deal_id"] for r in rows]).values_list("external_id", "pk"))
     objs = [Freshness(
         deal_id=ids[r["deal_id"]], as_of=as_of, state=r["state"],

@@ -1,6 +1,6 @@
 """Sources: bind the store's tables as Ibis tables, as they were known at ``as_of``.
 
-``store_tables(con, names, as_of=...)`` reads the store's physical tables
+``StoreReader(names, ...).tables(as_of)`` reads the store's physical tables
 (their names come from the caller: the engine knows no Django) and returns the
 same tables, with the same columns, types and point-in-time rules as
 :func:`bestby.engine.sources.folder_tables`: ``deals``, ``stages``,
@@ -30,15 +30,40 @@ Types
 Backends
     * DuckDB and PostgreSQL (``ibis.postgres.connect``): everything, the
       shaping, the cut and the analytics on top, runs in the database.
-    * SQLite (``ibis.sqlite.connect(path)``): Ibis' SQLite backend binds and
-      joins the tables in SQLite, but it cannot run the analytics (no
-      ``Quantile`` rule in Ibis 12; ``epoch_seconds`` drops fractions of a
-      second; timestamps are text). So the columns the shaping reads (found
-      in its Ibis expressions) are read once from SQLite as Arrow (timestamps
-      and dates as their stored text; stage events and touches after as_of's
-      day left behind) and loaded into an embedded DuckDB (``engine``, a fresh
-      ``ibis.duckdb.connect()`` by default), where the shaping, the casts, the
-      cut and the analytics run; the cut deals are materialised there once. Django writes SQLite timestamps as UTC text
+    * SQLite: the live store is never read by DuckDB. :class:`StoreReader`
+      first copies it with Python's own ``sqlite3`` (the online backup API,
+      one read transaction, so every table is from one moment) into a private
+      temporary file (:func:`sqlite_snapshot`), and DuckDB's sqlite_scanner
+      reads that copy, which no other connection ever opens. The copy is
+      deleted when the reader is closed (or garbage collected).
+
+      Why a copy, and not DuckDB on the live file: DuckDB's sqlite extension
+      carries its own copy of the SQLite library. SQLite keeps its POSIX
+      locks per process and inode, and ``close()`` of *any* descriptor of the
+      file drops *all* of the process's locks on it; one library cannot know
+      about the other's descriptors. So when DuckDB closed its handle, the
+      web worker's own ``sqlite3`` connection silently lost its locks; another
+      process then believed it was the database's last user and deleted or
+      reset the ``-wal`` and ``-shm`` files the worker still had mapped:
+      workers died with SIGBUS and acknowledged commits vanished while
+      ``PRAGMA integrity_check`` still said "ok" (see DESIGN.md, "One SQLite
+      library per process"; the reproduction is
+      ``tests/engine/test_one_sqlite_library.py``). SQLite's own
+      documentation warns against two copies of the library on one file in
+      one process. The alternatives measured on the 100,000-deal store
+      (1.2M touches, 0.44M stage events, a 423 MB file): reading the live
+      file through ``sqlite3`` row by row into Arrow took 12.7 s for the
+      source step (Python objects for every cell); the backup copies pages
+      in C and took 0.9-1.1 s, and DuckDB then scans the copy lazily as it
+      scanned the live file before. Materialising the copy's tables in DuckDB
+      instead of scanning it cost 3.9 s more. Cost of the copy: its disk space
+      (the store's size, beside the store, for as long as the analysis runs).
+    * SQLite without the extension package: the columns the shaping reads
+      (found in its Ibis expressions) are read from the copy through
+      ``sqlite3`` as Arrow (timestamps and dates as their stored text; stage
+      events and touches after as_of's day left behind) and loaded into the
+      reader's embedded DuckDB, where the shaping, the casts, the cut and the
+      analytics run. Django writes SQLite timestamps as UTC text
       ``YYYY-MM-DD HH:MM:SS[.ffffff]``; DuckDB reads that as UTC because
       ``ibis.duckdb.connect()`` sets the session ``TimeZone`` to UTC.
 """
@@ -46,6 +71,10 @@ Backends
 from __future__ import annotations
 
 import itertools
+import os
+import sqlite3
+import tempfile
+import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -55,8 +84,9 @@ import ibis.expr.operations as ops
 
 from bestby.engine.sources import TS, as_utc, tables_as_of
 from bestby.format import SPECS
+from bestby.private import private_dir
 
-__all__ = ["OPTIONAL", "REQUIRED", "store_tables"]
+__all__ = ["OPTIONAL", "REQUIRED", "SNAPSHOT_DIR", "StoreReader", "sqlite_snapshot"]
 
 REQUIRED = ("deals", "stages", "pipelines", "stage_events", "close_date_events", "touches", "users")
 OPTIONAL = ("accounts", "products", "leads", "contacts", "stage_event_voids", "quotas")
@@ -81,9 +111,6 @@ def _lookup(t: ibis.Table, fk: str, ref: ibis.Table | None, out: str, value: str
 
 def _shape(con, names: dict[str, str], database: str | None = None) -> dict[str, ibis.Table]:
     """The store's whole history with FORMAT.md columns (external ids, names), still untyped."""
-    missing = [n for n in REQUIRED if n not in names]
-    if missing:
-        raise ValueError(f"store_tables: no physical table name for {', '.join(missing)}")
     raw = {n: con.table(names[n], database=database) if database else con.table(names[n])
            for n in (*REQUIRED, *OPTIONAL) if n in names}
     ref = raw.get
@@ -239,18 +266,8 @@ def _attach_sqlite(engine, path: str, extension: str) -> str:
     return name
 
 
-def store_tables(con: ibis.BaseBackend, names: dict[str, str], *, as_of: datetime,
-                 engine: ibis.BaseBackend | None = None, sqlite_path: str | None = None) -> dict[str, ibis.Table]:
-    """Bind the store's deals, stages, events, touches and users as Ibis tables known at ``as_of``."""
-    extension = sqlite_scanner() if con.name == "sqlite" and sqlite_path else None
-    if extension is not None:
-        engine = engine if engine is not None else ibis.duckdb.connect()
-        shaped = _shape(engine, names, database=_attach_sqlite(engine, sqlite_path, extension))
-    elif con.name == "sqlite":
-        engine = engine if engine is not None else ibis.duckdb.connect()
-        shaped = _shape(engine, _load(engine, con, names, as_of))
-    else:
-        shaped = _shape(con, names)
+def _cut(shaped: dict[str, ibis.Table], as_of: datetime) -> dict[str, ibis.Table]:
+    """Type the shaped tables and cut them at ``as_of`` (users and quotas are not history: never cut)."""
     typed = {name: _typed(t, name) for name, t in shaped.items()}
     cut = tables_as_of(deals=typed["deals"], stages=typed["stages"], stage_events=typed["stage_events"],
                        close_date_events=typed["close_date_events"], touches=typed["touches"], as_of=as_of)
@@ -258,3 +275,137 @@ def store_tables(con: ibis.BaseBackend, names: dict[str, str], *, as_of: datetim
     if "quotas" in typed:
         cut["quotas"] = typed["quotas"]
     return {name: cut[name] for name in (*_OUT, "quotas") if name in cut}
+
+
+#: the folder, beside the SQLite store, that holds the engine's private copies while an analysis runs
+SNAPSHOT_DIR = ".bestby-snapshots"
+
+
+def sqlite_snapshot(path: str | os.PathLike, *, folder: str | os.PathLike | None = None) -> Path:
+    """Copy the live SQLite database at ``path`` into a new private file with Python's ``sqlite3``; return its path.
+
+    The copy is SQLite's online backup (``sqlite3_backup`` in one step: one
+    read transaction on the store, so all tables are from one moment; writers
+    go on meanwhile, WAL readers never block them). It is made with the same
+    SQLite library as every other connection of this process, so no lock is
+    lost (see the module docstring). The copy is switched to the rollback
+    journal, so reading it needs no ``-wal`` or ``-shm`` file.
+
+    ``folder`` defaults to :data:`SNAPSHOT_DIR` beside the store (same disk,
+    which has room for the store). It is created 0700 and the copy 0600: the
+    copy holds everything the store holds, sessions included. Copies left by
+    a process that died (their name carries its pid) are removed first. Raises
+    ``OSError`` naming the folder when the copy cannot be written (a full
+    disk), leaving no partial file.
+    """
+    path = Path(path)
+    folder = Path(folder) if folder is not None else path.parent / SNAPSHOT_DIR
+    private_dir(folder)
+    _sweep(folder)
+    fd, name = tempfile.mkstemp(prefix=f"snapshot-{os.getpid()}-", suffix=".sqlite3", dir=folder)  # mode 0600
+    os.close(fd)
+    target = Path(name)
+    try:
+        source = sqlite3.connect(path, timeout=20)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+        finally:
+            source.close()
+    except (sqlite3.Error, OSError) as exc:
+        discard_snapshot(target)
+        raise OSError(f"cannot copy the store {path} for the analytics into {folder}: {exc} "
+                      "(the copy needs as much free space as the store)") from exc
+    return target
+
+
+def discard_snapshot(path: str | os.PathLike) -> None:
+    """Delete a copy made by :func:`sqlite_snapshot` and any journal beside it (missing files are fine)."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+
+
+def _sweep(folder: Path) -> None:
+    """Remove copies whose process is gone (killed in the middle of an analysis)."""
+    for leftover in folder.glob("snapshot-*-*.sqlite3*"):
+        try:
+            pid = int(leftover.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
+class StoreReader:
+    """One read of the store for the engine: ``tables(as_of)`` binds its tables at any moment; ``close()`` ends it.
+
+    ``names`` maps logical names to physical tables (see the module
+    docstring). Give either ``con``, an Ibis backend that holds the tables
+    (PostgreSQL, DuckDB), or ``sqlite_path``, the live SQLite store: then the
+    reader takes a private copy at once (:func:`sqlite_snapshot`) and every
+    ``tables(as_of)`` reads that copy, so all cuts of one reader (a backtest's
+    snapshots) see the same data. The returned tables live on the reader's
+    backend; on SQLite the copy is deleted by ``close()`` (also ``with``), or
+    when the last table bound to it is garbage collected.
+    """
+
+    def __init__(self, names: dict[str, str], *, con: ibis.BaseBackend | None = None,
+                 sqlite_path: str | os.PathLike | None = None, snapshot_dir: str | os.PathLike | None = None) -> None:
+        if (con is None) == (sqlite_path is None):
+            raise ValueError("StoreReader: give con (PostgreSQL, DuckDB) or sqlite_path (the SQLite store)")
+        missing = [n for n in REQUIRED if n not in names]
+        if missing:
+            raise ValueError(f"StoreReader: no physical table name for {', '.join(missing)}")
+        self.names = dict(names)
+        self.snapshot: Path | None = None
+        self._database: str | None = None
+        self._copy: ibis.BaseBackend | None = None
+        if con is not None:
+            self.backend = con
+            return
+        self.snapshot = sqlite_snapshot(sqlite_path, folder=snapshot_dir)
+        self.backend = ibis.duckdb.connect()
+        # the copy goes when the reader is closed, or when the DuckDB connection (kept alive by every table bound
+        # to it) is garbage collected, or at exit
+        self._discard = weakref.finalize(self.backend, discard_snapshot, str(self.snapshot))
+        extension = sqlite_scanner()
+        if extension is not None:
+            self._database = _attach_sqlite(self.backend, str(self.snapshot), extension)
+        else:
+            self._copy = ibis.sqlite.connect(str(self.snapshot))
+
+    def tables(self, as_of: datetime) -> dict[str, ibis.Table]:
+        """The store's deals, stages, events, touches and users (and quotas) as known at ``as_of``."""
+        if self._copy is not None:
+            shaped = _shape(self.backend, _load(self.backend, self._copy, self.names, as_of))
+        else:
+            shaped = _shape(self.backend, self.names, database=self._database)
+        return _cut(shaped, as_of)
+
+    def close(self) -> None:
+        """Disconnect; on SQLite delete the copy (tables bound by this reader can no longer be read)."""
+        if self._copy is not None:
+            self._copy.disconnect()
+            self._copy = None
+        self.backend.disconnect()
+        if self.snapshot is not None:
+            self._discard()
+
+    def __enter__(self) -> "StoreReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

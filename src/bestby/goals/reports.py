@@ -126,19 +126,25 @@ def shape_backtest(result: dict) -> dict:
 
 # ------------------------------------------------------------------ over the store (Django set up)
 
-def _source(when: datetime, con=None):
-    """The store cut at ``when``; on PostgreSQL copied into a local DuckDB once cut.
+def _source(when: datetime, store):
+    """The store cut at ``when`` through ``store`` (a reader); on PostgreSQL copied into a local DuckDB once cut.
 
     The cut runs in the database; the analytics after it make dozens of
     round-trips (freshness, the win model, four calibration replays), which
     PostgreSQL plans one by one: on the demo workspace a forecast took 12.8 s
     reading PostgreSQL and 5.3 s from the copy (1.9 s of it the copy), with
-    the same figures. The SQLite store is already read by DuckDB.
+    the same figures. The SQLite store is already read by DuckDB (from the
+    reader's private copy of the file).
     """
     from bestby.engine.sources import local_copy
-    from bestby.pipeline.analytics import store_source
 
-    return local_copy(store_source(when, con=con))
+    return local_copy(store.tables(when))
+
+
+def _reader():
+    from bestby.pipeline.analytics import store_reader
+
+    return store_reader()
 
 
 def coverage_report(*, period: Period, as_of: datetime, by: Iterable[str] = (), policy=None,
@@ -147,8 +153,9 @@ def coverage_report(*, period: Period, as_of: datetime, by: Iterable[str] = (), 
     from bestby.engine.coverage import coverage
 
     levels = (*by, "all")
-    rows = coverage(_source(as_of), as_of=as_of, period=period, policy=policy, lookback_days=lookback_days,
-                    levels=levels)
+    with _reader() as store:
+        rows = coverage(_source(as_of, store), as_of=as_of, period=period, policy=policy,
+                        lookback_days=lookback_days, levels=levels)
     return shape_coverage(rows, period=period, as_of=as_of, by=by)
 
 
@@ -160,18 +167,20 @@ def forecast_report(*, period: Period, as_of: datetime, by: Iterable[str] = (), 
     from bestby.engine.forecast import SEED, SIMS, forecast
 
     levels = (*by, "all")
-    tables = _source(as_of)
-    result = forecast(tables, as_of=as_of, period=period, policy=policy, levels=levels,
-                      lookback_days=lookback_days, sims=sims or SIMS, seed=SEED if seed is None else seed)
-    return shape_forecast(result, period=period, as_of=as_of, by=by, deals=deals,
-                          goals=period_goals(tables, period))
+    with _reader() as store:
+        tables = _source(as_of, store)
+        result = forecast(tables, as_of=as_of, period=period, policy=policy, levels=levels,
+                          lookback_days=lookback_days, sims=sims or SIMS, seed=SEED if seed is None else seed)
+        goals = period_goals(tables, period)
+    return shape_forecast(result, period=period, as_of=as_of, by=by, deals=deals, goals=goals)
 
 
 def funnel_report(*, as_of: datetime, window_days: int = 180, by: str | None = None) -> list[dict]:
     """Funnel rows (see :func:`bestby.engine.funnel.funnel`) for deals entering stages in the window."""
     from bestby.engine.funnel import funnel
 
-    return funnel(_source(as_of), as_of=as_of, since=as_of - timedelta(days=window_days), by=by)
+    with _reader() as store:
+        return funnel(_source(as_of, store), as_of=as_of, since=as_of - timedelta(days=window_days), by=by)
 
 
 def reverse_funnel_report(*, period: Period, as_of: datetime, by: Iterable[str] = ("owner", "team"), policy=None,
@@ -179,23 +188,20 @@ def reverse_funnel_report(*, period: Period, as_of: datetime, by: Iterable[str] 
     """Reverse-funnel rows per key with a goal (see :func:`bestby.engine.reverse_funnel.reverse_funnel`)."""
     from bestby.engine.reverse_funnel import reverse_funnel
 
-    return reverse_funnel(_source(as_of), as_of=as_of, period=period, policy=policy, lookback_days=lookback_days,
-                          levels=tuple(by))
+    with _reader() as store:
+        return reverse_funnel(_source(as_of, store), as_of=as_of, period=period, policy=policy,
+                              lookback_days=lookback_days, levels=tuple(by))
 
 
 def backtest_report(*, periods: list[Period], weeks_in=(0, 4, 8), now: datetime | None = None, policy=None,
                     sims: int = 2_000, seed: int | None = None,
                     on_snapshot: Callable[[Period, int], None] | None = None) -> dict:
-    """Replay the forecast over the store's past (one Ibis connection for every snapshot) and shape it."""
+    """Replay the forecast over the store's past (one reader, one copy of the store, for every snapshot) and shape it."""
     from bestby.engine.backtest import backtest
     from bestby.engine.forecast import SEED
-    from bestby.pipeline.analytics import store_connection
 
-    con = store_connection()
-    try:
-        result = backtest(lambda t: _source(t, con=con), periods=periods, weeks_in=weeks_in,
+    with _reader() as store:
+        result = backtest(lambda t: _source(t, store), periods=periods, weeks_in=weeks_in,
                           now=now or clock.now(), policy=policy, sims=sims,
                           seed=SEED if seed is None else seed, on_snapshot=on_snapshot)
-    finally:
-        con.disconnect()
     return shape_backtest(result)

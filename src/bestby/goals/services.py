@@ -94,9 +94,15 @@ def _amount(value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def quota_values(*, owner, period=None, start=None, end=None, amount=None) -> QuotaValues:
+def quota_values(*, owner, by, period=None, start=None, end=None, amount=None) -> QuotaValues:
     """Read a quota's input: ``period`` (fiscal text such as 2026-Q1) fills start and end when given,
-    else ``start`` and ``end`` (dates or ISO text, both included). Checks that the owner exists."""
+    else ``start`` and ``end`` (dates or ISO text, both included). Checks that the owner exists.
+
+    An owner whose quotas ``by`` may not see (:func:`bestby.people.access.quota_keys_for`) is refused
+    with the very words of an owner that does not exist: telling them apart would tell a rep which
+    user ids and team names exist in other teams. One they see but may not edit goes on to
+    :class:`QuotaDenied` in the use case (nothing secret there).
+    """
     from bestby.goals.params import ParamError, period_param
 
     for field, value in (("owner", owner), ("period", period), ("start", start), ("end", end), ("amount", amount)):
@@ -105,8 +111,10 @@ def quota_values(*, owner, period=None, start=None, end=None, amount=None) -> Qu
     key = str(owner or "").strip()
     if not key:
         raise QuotaError("owner", "is required (a user's id or team:NAME)")
-    if not owner_exists(key):
-        raise QuotaError("owner", f"{key!r} is neither a user's id nor team:NAME of an existing team")
+    visible = access.quota_keys_for(by)
+    if (visible is not None and key not in visible) or not owner_exists(key):
+        raise QuotaError("owner", f"{key!r} is neither a user's id nor team:NAME of an existing team "
+                                  "(or you may not see it)")
     text = str(period or "").strip()
     if text:
         try:

@@ -9,6 +9,15 @@ SQLite timestamps, JSON text, decimal text): ``executemany`` on SQLite and
 transaction; they never commit, and index drops and rebuilds roll back with it.
 
 Fields a caller does not give are filled with the model field's default.
+
+**Which rows an insert created** (for the undo of an import, ``journal``):
+on PostgreSQL the keys are drawn from the table's sequence first, in one
+query, and written with the rows, so they are exactly known even while other
+sessions insert into the same table. On SQLite the import's transaction holds
+the database's only write lock from its first statement (``BEGIN IMMEDIATE``,
+and the import writes its batch row first anyway), so no other connection can
+insert between the ``MAX(id)`` read before the insert and the one after it:
+every key in that range is a row of this insert (AUTOINCREMENT keys only grow).
 """
 
 from __future__ import annotations
@@ -93,21 +102,34 @@ def _foreign_keys(cursor, model) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]], *, on_batch: Callable[[int], None] | None = None) -> int:
+def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                on_batch: Callable[[int], None] | None = None, journal=None) -> int:
     """Insert ``rows`` (sequences in ``attnames`` order) into ``model``'s table; return the count."""
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return 0
-    return insert_columns(model, attnames, [list(c) for c in zip(*rows)], on_batch=on_batch)
+    return insert_columns(model, attnames, [list(c) for c in zip(*rows)], on_batch=on_batch, journal=journal)
 
 
-def insert_columns(model: type[models.Model], attnames: Sequence[str], columns: Sequence[Sequence[Any]], *, on_batch: Callable[[int], None] | None = None) -> int:
-    """Insert rows given column by column (lists in ``attnames`` order); return the count."""
+def insert_columns(model: type[models.Model], attnames: Sequence[str], columns: Sequence[Sequence[Any]], *,
+                   on_batch: Callable[[int], None] | None = None, journal=None) -> int:
+    """Insert rows given column by column (lists in ``attnames`` order); return the count.
+
+    With a ``journal`` (``bestby.importers.journal.Journal``), the keys of the
+    inserted rows are recorded in it (see the module doc for how they are known).
+    """
     n = len(columns[0]) if columns else 0
     if not n:
         return 0
     revision.changed(model)  # no signals here: tell in-process read models that deals changed
     meta = model._meta
+    pk_before = None
+    if journal is not None:
+        if connection.vendor == "postgresql":
+            attnames, columns = [meta.pk.attname, *attnames], [_next_keys(meta, n), *columns]
+            journal.created(model, columns[0])
+        else:
+            pk_before = _max_pk(meta)
     fields = [_fk(meta, a) for a in attnames]
     extra = [
         f for f in meta.concrete_fields
@@ -160,7 +182,42 @@ def insert_columns(model: type[models.Model], attnames: Sequence[str], columns: 
                 f"ALTER TABLE {table} ADD CONSTRAINT {_quote(name)} FOREIGN KEY ({_quote(column)}) "
                 f"REFERENCES {_quote(other)} ({_quote(other_column)}) DEFERRABLE INITIALLY DEFERRED"
             )
+    if journal is not None and connection.vendor != "postgresql":
+        journal.created_range(model, (pk_before or 0) + 1, _max_pk(meta))
     return n
+
+
+def _next_keys(meta, n: int) -> list[int]:
+    """``n`` new primary keys from the table's sequence (PostgreSQL), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, n])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _max_pk(meta) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX({_quote(meta.pk.column)}) FROM {_quote(meta.db_table)}")
+        return cursor.fetchone()[0]
+
+
+def delete_ranges(model: type[models.Model], ranges: Sequence[Sequence[int]]) -> int:
+    """Delete the rows whose primary key lies in one of ``ranges`` (``[first, last]``); return the count.
+
+    The one way rows of append-only history are removed: the undo of the
+    import that appended them (``bestby.importers.undo``), which checked first
+    that nothing else depends on them. The ORM refuses such deletes on purpose.
+    """
+    meta = model._meta
+    sql = f"DELETE FROM {_quote(meta.db_table)} WHERE {_quote(meta.pk.column)} BETWEEN %s AND %s"
+    count = 0
+    with connection.cursor() as cursor:
+        for first, last in ranges:
+            cursor.execute(sql, [first, last])
+            count += cursor.rowcount
+    if count:
+        revision.changed(model)
+    return count
 
 
 def _fk(meta, attname: str):

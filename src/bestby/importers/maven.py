@@ -122,6 +122,7 @@ Every decision that changed or invented data is reported, with its count, in
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from collections import Counter
@@ -131,6 +132,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bestby.format import SPECS
+from bestby.importers.problems import ProblemCollector
+from bestby.importers.readers import open_input
 
 __all__ = ["MavenReport", "maven_to_canonical", "slug", "PIPELINE", "STAGES"]
 
@@ -209,10 +212,14 @@ class _Rows:
 
 def _read(src: Path, name: str) -> _Rows:
     path = src / name
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"{name}: input file not found (looked for {path})")
+    problems = ProblemCollector()
+    raw = open_input(path, problems)  # a folder, a device, a pipe or a file past BESTBY_MAX_IMPORT_MB: refused
+    if raw is None:
+        raise ValueError(str(problems.problems[0]))
     expected = INPUTS[name]
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:

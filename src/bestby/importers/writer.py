@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import make_password
 from bestby import clock
 from bestby.format import FILE_ORDER
 from bestby.importers import bulk
+from bestby.importers.changes import Changes
 from bestby.importers.mapping import MAPS, REF_MODELS, FileMap
 from bestby.importers.problems import ProblemCollector
 from bestby.importers.report import FileCounts, ImportReport, Progress
@@ -35,12 +36,16 @@ class Writer:
     """Step 2: resolve references and write file by file (inside the caller's transaction)."""
 
     def __init__(self, parsed: dict[str, ParsedTable], problems: ProblemCollector, report: ImportReport,
-                 progress: Progress | None, by) -> None:
+                 progress: Progress | None, by, *, zone, journal=None) -> None:
         self.parsed = parsed
         self.problems = problems
         self.report = report
         self.progress = progress
         self.by = by
+        self.zone = zone  # the workspace's time zone, for times shown in the report
+        #: what an applied import wrote, for its undo (``bestby.importers.journal``); None in a dry run
+        self.journal = journal
+        self.changes = Changes(self)
         self.now = clock.now()
         self.refs: dict[str, dict[str, int]] = {}
         self.import_ids: dict[str, set[tuple]] = {}  # file -> the keys its rows in this import carry
@@ -177,14 +182,20 @@ class Writer:
         counts = self.report.files.setdefault(fmap.file, FileCounts())
         total = len(columns[0])
         step = (lambda n: self.progress(table.file, n, total)) if self.progress else None
-        counts.created += bulk.insert_columns(fmap.model, list(fmap.attnames), columns, on_batch=step)
+        counts.created += bulk.insert_columns(fmap.model, list(fmap.attnames), columns, on_batch=step,
+                                              journal=self.journal)
         self.refs.pop(fmap.file, None)
         return True
 
     # -- generic match-and-write --------------------------------------------
     def sync(self, fmap: FileMap, table: ParsedTable, built: list[tuple[int, list]], *, insert_extra=None,
              self_ref: str | None = None) -> dict[int, tuple]:
-        """Create, update or leave each built ``(row index, values)``; return {pk: old values} of updated rows."""
+        """Create, update or leave each built ``(row index, values)``; return {pk: old values} of updated rows.
+
+        Updated rows are noted for the report (changed fields, warnings:
+        ``bestby.importers.changes``) and, in an applied import, for its undo
+        (``self.journal``).
+        """
         model = fmap.model
         file = table.file
         attnames = list(fmap.attnames)
@@ -199,6 +210,7 @@ class Writer:
         for pk, *vals in bulk.existing_rows(model, attnames):
             existing[key_of(vals)] = (pk, vals)
         creates, updates, old = [], [], {}
+        changed_rows = []  # (row index, pk, stored values, incoming values) for the report
         pending_self = []
         sidx = attnames.index(self_ref) if self_ref else None
         if not existing and sidx is None:
@@ -214,6 +226,7 @@ class Writer:
             # insert (below); a stored row getting one is changed, whatever its other values
             pending = sidx is not None and isinstance(vals[sidx], _Pending)
             if pending:
+                pending_value = vals[sidx]
                 pending_self.append((key_of(vals), vals[sidx], i))
                 vals[sidx] = None if key_of(vals) not in existing else existing[key_of(vals)][1][sidx]
             key = key_of(vals)
@@ -229,8 +242,11 @@ class Writer:
             else:
                 updates.append((hit[0], vals))
                 old[hit[0]] = tuple(hit[1])
+                changed_rows.append((i, hit[0], hit[1], [*vals[:sidx], pending_value, *vals[sidx + 1:]]
+                                     if pending else vals))
         if self.problems:
             return old  # nothing more to learn by writing; the transaction will roll back
+        self.changes.note(fmap, table, changed_rows)
         total = len(creates) + len(updates) + counts.unchanged
         if self.progress:
             self.progress(file, counts.unchanged, total)
@@ -238,8 +254,11 @@ class Writer:
             extra_names = list(insert_extra(None)) if insert_extra else []
             rows = [vals + list(insert_extra(vals).values()) for vals in creates] if insert_extra else creates
             step = (lambda n: self.progress(file, n, total)) if self.progress else None
-            counts.created += bulk.insert_rows(model, attnames + extra_names, rows, on_batch=step)
+            counts.created += bulk.insert_rows(model, attnames + extra_names, rows, on_batch=step, journal=self.journal)
         counts.updated += bulk.update_rows(model, attnames, updates)
+        if self.journal is not None:
+            for pk, vals in updates:
+                self.journal.updated(model, pk, attnames, old[pk], vals)
         if self.progress and updates:
             self.progress(file, len(updates), total)
         if fmap.file in REF_MODELS:
@@ -254,6 +273,8 @@ class Writer:
                     self.problems.add(file, table.lines[i], pending.column, f"refers to {fmap.file} id {pending.value!r}, which is neither in {fmap.file} nor stored")
                 else:
                     fixes.append((pks[key], [target]))
+                    if self.journal is not None and key in existing:  # a stored row gets a new parent
+                        self.journal.updated(model, pks[key], [self_ref], [existing[key][1][sidx]], [target])
             bulk.update_rows(model, [self_ref], fixes)
         return old
 
@@ -336,6 +357,8 @@ class Writer:
 
         if name not in self.pipelines and create:
             self.pipelines[name] = Pipeline.objects.create(name=name).pk
+            if self.journal is not None:
+                self.journal.created(Pipeline, [self.pipelines[name]])
             self.report.notes.append(f"pipeline {name!r} created")
         return self.pipelines.get(name)
 
@@ -399,7 +422,8 @@ class Writer:
             new = [s for s in derived if s.name not in known]
             if new:
                 bulk.insert_rows(Stage, ["pipeline_id", "name", "position", "kind", "custom"],
-                                 [(ppk, s.name, start + i + 1, s.kind, {}) for i, s in enumerate(new)])
+                                 [(ppk, s.name, start + i + 1, s.kind, {}) for i, s in enumerate(new)],
+                                 journal=self.journal)
                 self.report.notes.append(
                     f"no stages file: pipeline {pipeline!r} got the stages seen in the data: "
                     + ", ".join(f"{s.name} ({s.kind})" for s in new)
@@ -557,10 +581,12 @@ class Writer:
             if old_close != new_close and new_close is not None and last_close.get(pk) != new_close:
                 close_rows.append((pk, self.now, new_close, old_close, self.by.pk if self.by else None, marker))
         if stage_rows:
-            bulk.insert_rows(StageEvent, ["deal_id", "at", "to_stage_id", "from_stage_id", "by_id", "custom"], stage_rows)
+            bulk.insert_rows(StageEvent, ["deal_id", "at", "to_stage_id", "from_stage_id", "by_id", "custom"], stage_rows,
+                             journal=self.journal)
             self.report.notes.append(f"{len(stage_rows)} stage changes had no event in the import; recorded them as of now")
         if close_rows:
-            bulk.insert_rows(CloseDateEvent, ["deal_id", "at", "new_close_date", "old_close_date", "by_id", "custom"], close_rows)
+            bulk.insert_rows(CloseDateEvent, ["deal_id", "at", "new_close_date", "old_close_date", "by_id", "custom"],
+                             close_rows, journal=self.journal)
             self.report.notes.append(f"{len(close_rows)} close-date changes had no event in the import; recorded them as of now")
 
     def deals_without_events(self) -> int:

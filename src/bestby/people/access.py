@@ -19,11 +19,41 @@ quotas of the owners whose deals they may see and their team's, and edits
 those of the sellers they manage (not their own) and their team's; a rep sees
 their own quotas and edits none (:func:`quota_keys_for`, :func:`quota_editable_keys`).
 
-Everything else follows the deals: an account is visible when one of its
-deals is (admins: all accounts), a contact when its account is, a touch when
-its deal, its account, or its owner is visible to the user. Every function
-returns a queryset filter, so callers compose it with their own filters and
-never load what they may not see. Anonymous or inactive users see nothing.
+Everything else follows the deals (admins: everything):
+
+Accounts (:func:`accounts_for`)
+    An account is visible when one of its deals is, or when it was created in
+    bestby (``Account.created_by``) by someone whose deals the user may see:
+    so the rep who creates an account through the API sees it (and adds its
+    contacts and first deal) before it has any deal, and so does their
+    manager. An imported account with no deal is the admins' until a deal is
+    put on it. Two teams with deals at one account both see it and its
+    contacts: the account is shared, their deals and touches are not.
+Attaching (:func:`accounts_for` again)
+    A deal, a contact, a touch or a subsidiary is put on an account only by
+    someone who may see that account: "it has no deals yet" is no permission
+    (anyone could otherwise claim any fresh or imported account, and with it
+    its contacts).
+Contacts (:func:`contacts_for`)
+    Visible when their account is.
+Touches (:func:`touches_for`)
+    A touch on a deal follows the deal, whoever logged it: visible exactly
+    when the deal is (a shared account does not open the other team's deal
+    talks). A touch without a deal is a seller's own record: visible when its
+    owner is one whose deals the user may see, or when its lead is visible; a
+    touch with neither deal nor owner (an imported call on an account)
+    belongs to the account: visible when the account, or the contact's
+    account, is. Editing a touch takes the same right as seeing it.
+Ids of new records (:func:`may_choose_ids`)
+    Only admins choose the external id of a record they create; everyone else
+    gets a random one. A unique id space cannot hide from whoever picks an id
+    whether it is taken, so a choice by someone who may not see every record
+    would tell them that another team's record exists (see
+    :func:`bestby.api.common.new_external_id`).
+
+Every function returns a queryset filter, so callers compose it with their
+own filters and never load what they may not see. Anonymous or inactive users
+see nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +66,8 @@ from bestby.people.models import Role, User
 from bestby.pipeline.models import Deal
 
 __all__ = ["accounts_for", "can_change", "contacts_for", "deal_q", "deals_for", "is_admin", "is_manager",
-           "owner_ids_for", "owners_for", "quota_editable_keys", "quota_keys_for", "team_deals", "team_owner_ids",
-           "touches_for"]
+           "leads_for", "may_choose_ids", "owner_ids_for", "owners_for", "quota_editable_keys", "quota_keys_for",
+           "segment_rows_for", "segments_for", "tasks_for", "team_deals", "team_owner_ids", "touches_for"]
 
 
 def _signed_in(user) -> bool:
@@ -134,10 +164,17 @@ def can_change(user, deal: Deal) -> bool:
 
 
 def accounts_for(user) -> QuerySet:
-    """Accounts with at least one deal the user may see (admins: all)."""
+    """Accounts with a deal the user may see, or created by someone whose deals they may see (admins: all).
+
+    Also the accounts a user may attach deals, contacts, touches and
+    subsidiaries to (see the module docstring).
+    """
     if is_admin(user):
         return Account.objects.all()
-    return Account.objects.filter(pk__in=deals_for(user).exclude(account=None).values("account"))
+    if not _signed_in(user):
+        return Account.objects.none()
+    return Account.objects.filter(Q(pk__in=deals_for(user).exclude(account=None).values("account"))
+                                  | Q(created_by__in=owners_for(user)))
 
 
 def contacts_for(user) -> QuerySet:
@@ -148,13 +185,63 @@ def contacts_for(user) -> QuerySet:
 
 
 def touches_for(user) -> QuerySet:
-    """Touches on a visible deal or account, or logged by an owner the user may see (admins: all)."""
+    """Touches the user may see and correct (admins: all; the rule is in the module docstring).
+
+    On a deal: the deal is visible. Without a deal: the owner is one whose
+    deals the user may see, or the lead is visible, or, for a touch without
+    an owner, its account or its contact's account is visible.
+    """
     if is_admin(user):
         return Touch.objects.all()
     if not _signed_in(user):
         return Touch.objects.none()
-    return Touch.objects.filter(Q(deal__in=deals_for(user)) | Q(account__in=accounts_for(user))
-                                | _owner_q(user, "owner"))
+    accounts = accounts_for(user).values("pk")
+    no_deal = Q(deal__isnull=True) & (
+        _owner_q(user, "owner") | Q(lead__in=leads_for(user).values("pk"))
+        | (Q(owner__isnull=True) & (Q(account__in=accounts) | Q(contact__account__in=accounts))))
+    return Touch.objects.filter(deal_q(user) | no_deal)
+
+
+def may_choose_ids(user) -> bool:
+    """Whether ``user`` may give a new record an external id of their choosing (admins; see the module docstring)."""
+    return is_admin(user)
+
+
+#: segments of the engine's figures (``by=``) whose values name people: cut to the people the user may see
+PEOPLE_SEGMENTS = ("owner", "team")
+
+
+def segments_for(user, by: str | None) -> frozenset[str] | None:
+    """The values of segment ``by`` whose figures ``user`` may see (None: every value).
+
+    Figures by ``owner`` are a seller's own record: a user sees those of the
+    owners whose deals they may see (:func:`owners_for`: a rep their own, a
+    manager their reports' and their team's). Figures by ``team`` are a
+    team's aggregate: a user sees their own team's (a rep too, as the board's
+    totals), and not another team's even when one of its members reports to
+    them, since the figure is made of deals of people they may not see. An
+    admin sees every value; the ``(none)`` segment (deals without an owner or
+    a team) is an admin's only. Other segments (product, source, amount band)
+    name no one: every value.
+    """
+    if by not in PEOPLE_SEGMENTS or is_admin(user):
+        return None
+    if not _signed_in(user):
+        return frozenset()
+    if by == "team":
+        return frozenset([user.team] if user.team else [])
+    return frozenset(owners_for(user).values_list("external_id", flat=True))
+
+
+def segment_rows_for(user, by: str | None, rows: list[dict]) -> list[dict]:
+    """The rows (each with a ``segment``, None for the whole pipeline's) of the segments ``user`` may see.
+
+    For the shelf-life figures on the page and in the API alike.
+    """
+    seen = segments_for(user, by)
+    if seen is None:
+        return rows
+    return [r for r in rows if r["segment"] is None or r["segment"] in seen]
 
 
 def quota_keys_for(user) -> frozenset[str] | None:

@@ -16,7 +16,7 @@ from bestby.accounts.models import Account, Contact
 from bestby.activities.models import Lead, Touch
 from bestby.clearance.models import StageEventVoid
 from bestby.commerce.models import Product
-from bestby.engine.store import store_tables
+from bestby.engine.store import StoreReader
 from bestby.goals.models import Quota
 from bestby.people.models import User
 from bestby.pipeline.models import CloseDateEvent, Deal, Pipeline, Stage, StageEvent
@@ -34,20 +34,30 @@ def table_names() -> dict[str, str]:
     return {name: model._meta.db_table for name, model in MODELS.items()}
 
 
-def store_connection() -> ibis.BaseBackend:
-    """Open an Ibis connection to the database Django uses (a second connection: only committed data)."""
+def store_reader() -> StoreReader:
+    """One read of the database Django uses, for the engine (a connection of its own: only committed data).
+
+    On SQLite the reader works on a private copy taken now through Python's
+    ``sqlite3`` (never DuckDB on the live file: see :mod:`bestby.engine.store`);
+    on PostgreSQL it is an Ibis connection. Use it as a context manager, or
+    call ``close()``, so the copy is deleted as soon as the analysis is done.
+    """
     s = connection.settings_dict
     if connection.vendor == "sqlite":
-        return ibis.sqlite.connect(str(s["NAME"]))
+        return StoreReader(table_names(), sqlite_path=str(s["NAME"]))
     if connection.vendor == "postgresql":
         params = {"host": s.get("HOST"), "port": int(s["PORT"]) if s.get("PORT") else None,
                   "user": s.get("USER"), "password": s.get("PASSWORD"), "database": s["NAME"]}
-        return ibis.postgres.connect(**{k: v for k, v in params.items() if v})
+        return StoreReader(table_names(), con=ibis.postgres.connect(**{k: v for k, v in params.items() if v}))
     raise NotImplementedError(f"no analytics backend for a {connection.vendor} store")
 
 
-def store_source(as_of: datetime, *, con: ibis.BaseBackend | None = None) -> dict[str, ibis.Table]:
-    """Bind the store's tables as Ibis tables known at ``as_of``."""
-    path = str(connection.settings_dict["NAME"]) if connection.vendor == "sqlite" else None
-    return store_tables(con if con is not None else store_connection(), table_names(), as_of=as_of,
-                        sqlite_path=path)
+def store_source(as_of: datetime, *, store: StoreReader | None = None) -> dict[str, ibis.Table]:
+    """Bind the store's tables as Ibis tables known at ``as_of`` (through ``store``, or a new reader).
+
+    Without ``store`` the new reader lives as long as the returned tables (its
+    SQLite copy is deleted when they are garbage collected): fine for one
+    analysis in a short-lived process; long-lived callers pass a reader they
+    close.
+    """
+    return (store or store_reader()).tables(as_of)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from bestby import clock
@@ -27,6 +27,10 @@ class DealError(ValueError):
 
 class StaleEdit(DealError):
     """The deal changed since the editor loaded it."""
+
+
+class DuplicateDeal(DealError):
+    """A deal with this external id exists already (nothing was written)."""
 
 
 def _now() -> datetime:
@@ -58,13 +62,19 @@ def create_deal(*, external_id: str, pipeline: Pipeline, stage: Stage, by=None, 
     if stage.pipeline_id != pipeline.pk:
         raise DealError(f"stage: {stage.name!r} is not a stage of pipeline {pipeline.name!r}")
     if Deal.objects.filter(external_id=external_id).exists():
-        raise DealError(f"external_id: a deal {external_id!r} already exists")
+        raise DuplicateDeal(f"external_id: a deal {external_id!r} already exists")
     status = stage.kind
-    deal = Deal.objects.create(
-        external_id=external_id, pipeline=pipeline, stage=stage, status=status, name=name, owner=owner,
-        account=account, amount=amount, close_date=close_date, created_at=at, source=source, product=product,
-        closed_at=at if status != DealStatus.OPEN else None,
-    )
+    try:
+        with transaction.atomic():
+            deal = Deal.objects.create(
+                external_id=external_id, pipeline=pipeline, stage=stage, status=status, name=name, owner=owner,
+                account=account, amount=amount, close_date=close_date, created_at=at, source=source,
+                product=product, closed_at=at if status != DealStatus.OPEN else None,
+            )
+    except IntegrityError:
+        if Deal.objects.filter(external_id=external_id).exists():  # created at the same moment elsewhere
+            raise DuplicateDeal(f"external_id: a deal {external_id!r} already exists") from None
+        raise
     StageEvent.objects.create(deal=deal, at=at, to_stage=stage, from_stage=None, by=by)
     if close_date is not None:
         CloseDateEvent.objects.create(deal=deal, at=at, new_close_date=close_date, old_close_date=None, by=by)

@@ -49,6 +49,7 @@ def account_breadth(user, account) -> dict:
         d.contacts_reached = reached.get(d.pk, 0)
         d.touch_count = deal_touches.get(d.pk, 0)
         d.breadth_pct = round(100 * d.contacts_reached / total) if total else 0
+        d.breadth_title = f"{d.contacts_reached} of {total} contacts"
     top = max([row["n"] for row in per_contact.values()] or [0])
     for c in contacts:
         row = per_contact.get(c.pk, {})

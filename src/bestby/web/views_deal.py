@@ -190,15 +190,12 @@ def curve_points(model, deal: Deal, *, now: datetime, age_days: float, stage_age
 def deal_curve(request, external_id: str):
     """The deal's win-probability curve against age (inline SVG); the engine runs here, not on the page."""
     from bestby.engine.win import win_model
-    from bestby.pipeline.analytics import store_connection, store_source
+    from bestby.pipeline.analytics import store_reader
 
     deal = _visible(request.user, external_id)
     now = clock.now()
-    con = store_connection()
-    try:
-        model = win_model(store_source(now, con=con), as_of=now)
-    finally:
-        con.disconnect()
+    with store_reader() as store:
+        model = win_model(store.tables(now), as_of=now)
     entered = deal.stage_events.filter(void__isnull=True).order_by("-at", "-id").values_list("at", flat=True).first()
     age = (now - deal.created_at).total_seconds() / 86400
     stage_age = (now - (entered or deal.created_at)).total_seconds() / 86400

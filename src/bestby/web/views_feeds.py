@@ -2,7 +2,9 @@
 
 ``/export/deals.csv``
     The open deals the signed-in user may see (:func:`bestby.people.access.deals_for`),
-    with their cached freshness, as CSV (the csv module quotes what needs it).
+    with their cached freshness, as CSV for a spreadsheet: the csv module quotes
+    what needs it, and text a spreadsheet would run as a formula (a deal named
+    ``=HYPERLINK(...)``) is written behind a quote (:mod:`bestby.spreadsheet`).
 ``/calendar/<token>.ics``
     An iCalendar feed for calendar apps, which cannot sign in or send headers:
     the URL carries one of the user's API tokens (``bestby token create``;
@@ -18,8 +20,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 
@@ -28,6 +28,7 @@ from bestby.cadences.ical import add_task_events, open_tasks, tasks_calendar
 from bestby.clearance.services import active_snoozes
 from bestby.people.access import deals_for
 from bestby.pipeline.models import DealStatus
+from bestby.spreadsheet import writer as spreadsheet_writer
 
 CSV_COLUMNS = ("deal_id", "name", "owner_id", "pipeline", "stage", "amount", "currency", "close_date", "state",
                "best_by", "win_probability", "reasons")
@@ -43,7 +44,7 @@ def export_deals(request):
     """CSV of the open deals the user may see, with their freshness."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="bestby-open-deals.csv"'
-    out = csv.writer(response, lineterminator="\n")
+    out = spreadsheet_writer(response)
     out.writerow(CSV_COLUMNS)
     for d in _open_deals(request.user).iterator(chunk_size=2000):
         f = getattr(d, "freshness", None)

@@ -97,7 +97,7 @@ def _render(request, *, error: QuotaError | None = None, error_row: int | None =
 
 
 def _values(request):
-    return quota_values(**{f: request.POST.get(f, "") for f in FIELDS})
+    return quota_values(by=request.user, **{f: request.POST.get(f, "") for f in FIELDS})
 
 
 def _back(request, saved: str):

@@ -21,21 +21,29 @@ uploaded it. The folder is removed after a successful import or a refused
 dry run; an upload never confirmed stays until removed by hand
 (``$BESTBY_HOME/uploads``).
 
+The report shows, per file, the rows created, updated and left alone, the
+updated rows per changed column and the first updated rows with old and new
+values, and the warnings (ids stored as what look like other records, changes
+to the signed-in admin's own record; ``bestby.importers.diff``). When there are
+warnings, Confirm applies only with the ``accept_collisions`` checkbox ticked;
+without it nothing is written and the upload is kept for another Confirm. An
+applied import shows its batch id and a link to undo it
+(``bestby.web.views_import_undo``); the upload form lists the last imports.
+
 A refusal shows the problems (file, line, column, message) as the importers
 name them; a problem that names the server's upload folder (a CRM export
 without its required file) names the uploaded file instead, so no server
 path is shown, and dates that read both as day/month and month/day are a
 problem in column ``date_format`` asking for the Date format.
 
-A zip is refused, with nothing unpacked, when an entry has an absolute path,
-a ``..`` part, a backslash or a control character, is a link, is nested
-deeper than one folder, sits in another folder than the other files, is not
-a FORMAT.md file name (``deals.csv``, ``touches.parquet``...; for a CRM
-source: does not end in ``.csv``), appears twice (for a CRM source: names
-equal but for case, which one file system would merge), or when the files
-add up to more than ``MAX_TOTAL_BYTES`` (counted while unpacking, not
-trusted from the zip's header). ``__MACOSX/`` entries and ``.DS_Store`` are
-skipped.
+A zip is unpacked by :func:`bestby.importers.archive.extract_zip`, which
+refuses the whole zip, with nothing left in ``uploads/``, on an unsafe,
+unknown or duplicated entry, too many entries, a total past
+``BESTBY_MAX_IMPORT_MB`` (counted while unpacking, not trusted from the zip's
+header), or an entry whose data does not match its header. A request body
+past ``BESTBY_MAX_UPLOAD_MB`` is refused while it arrives
+(:mod:`bestby.web.uploads`), before more of it is stored. Upload folders are
+0700 and their files 0600.
 """
 
 from __future__ import annotations
@@ -44,23 +52,20 @@ import json
 import re
 import secrets
 import shutil
-import stat
-import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from bestby import config
-from bestby.format import SPECS
+from bestby.importers.archive import UploadRefused, copy_capped, csv_name, extract_zip
 from bestby.people import access
+from bestby.private import open_private, private_dir
 
-MAX_TOTAL_BYTES = 500 * 1024 * 1024
-KNOWN = {f"{name}.{ext}" for name in SPECS for ext in ("csv", "parquet")}
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
-CHUNK = 1 << 20
 #: the form's sources: value -> label; "format" is the default
 SOURCES = {"format": "FORMAT.md folder", "salesforce": "Salesforce export", "hubspot": "HubSpot export",
            "pipedrive": "Pipedrive export"}
@@ -71,98 +76,16 @@ META = ".import.json"
 EXPORT = "export"  # the sub-folder a CRM export is unpacked into
 
 
-class UploadRefused(ValueError):
-    """The upload cannot be taken safely; the message names the parameter (``file``, ``source``...)."""
-
-
-# ------------------------------------------------------------------ unpacking (no Django)
-
-def _entries(archive: zipfile.ZipFile, kind: str = "format") -> list[tuple[zipfile.ZipInfo, str]]:
-    """The entries to unpack with their target file names; raise UploadRefused on any unsafe or unknown entry.
-
-    ``kind`` is ``format`` (FORMAT.md file names only) or ``csv`` (a CRM
-    export: any name ending in ``.csv``).
-    """
-    chosen: dict[str, tuple[zipfile.ZipInfo, str]] = {}
-    declared, top = 0, ""
-    for info in archive.infolist():
-        name = info.filename
-        if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-            raise UploadRefused(f"file: {name!r} has an absolute or Windows path; refused")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-            raise UploadRefused(f"file: {name!r} has a control character in its name; refused")
-        parts = PurePosixPath(name).parts
-        if ".." in parts:
-            raise UploadRefused(f"file: {name!r} points outside the upload folder ('..'); refused")
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise UploadRefused(f"file: {name!r} is a link; refused")
-        if info.is_dir() or (parts and parts[0] == "__MACOSX") or (parts and parts[-1] == ".DS_Store"):
-            continue
-        if len(parts) > 2:
-            raise UploadRefused(f"file: {name!r} is nested too deep; put the files at the top of the zip "
-                                "or in one folder")
-        base = parts[-1]
-        if kind == "format" and base not in KNOWN:
-            raise UploadRefused(f"file: {name!r} is not a FORMAT.md file name (deals.csv, touches.parquet...)")
-        if kind == "csv" and not base.lower().endswith(".csv"):
-            raise UploadRefused(f"file: {name!r} is not a CSV file; a CRM export is uploaded as a zip of its "
-                                "CSV files")
-        key = base if kind == "format" else base.casefold()
-        if key in chosen:
-            raise UploadRefused(f"file: {base!r} appears twice in the zip")
-        folder = parts[0] if len(parts) == 2 else ""
-        if chosen and folder != top:
-            raise UploadRefused(f"file: {name!r} is in another folder than the other files; put them all at the "
-                                "top of the zip or all in one folder")
-        top = folder
-        declared += info.file_size
-        if declared > MAX_TOTAL_BYTES:
-            raise UploadRefused(f"file: the files add up to more than {MAX_TOTAL_BYTES // 2**20} MB unpacked")
-        chosen[key] = (info, base)
-    if not chosen:
-        raise UploadRefused("file: the zip holds no FORMAT.md file (deals.csv at least)" if kind == "format"
-                            else "file: the zip holds no CSV file")
-    return list(chosen.values())
-
-
-def _copy(src, target: Path, total: int) -> int:
-    """Copy the file object ``src`` to ``target`` in chunks; the running total, refused past the cap."""
-    with open(target, "wb") as out:
-        while chunk := src.read(CHUNK):
-            total += len(chunk)
-            if total > MAX_TOTAL_BYTES:
-                raise UploadRefused(f"file: the files add up to more than {MAX_TOTAL_BYTES // 2**20} MB unpacked")
-            out.write(chunk)
-    return total
-
-
 def unpack(upload, folder: Path, kind: str = "format") -> list[str]:
-    """Unpack the zip file object ``upload`` into ``folder`` (created); return the file names written."""
-    try:
-        archive = zipfile.ZipFile(upload)
-    except zipfile.BadZipFile:
-        raise UploadRefused("file: not a zip file") from None
-    with archive:
-        entries = _entries(archive, kind)
-        folder.mkdir(parents=True, exist_ok=False)
-        total = 0
-        for info, base in entries:
-            with archive.open(info) as src:
-                total = _copy(src, folder / base, total)
-    return sorted(base for _info, base in entries)
-
-
-def csv_name(name: str) -> str:
-    """The base name of an uploaded ``.csv`` file, safe to write (UploadRefused when there is none)."""
-    base = PurePosixPath((name or "").replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()
-    if base in ("", ".", "..") or not base.lower().endswith(".csv"):
-        raise UploadRefused(f"file: {name!r} is not a .csv file name")
-    return base
+    """Unpack the zip file object ``upload`` into ``folder`` with the configured caps (see extract_zip)."""
+    return extract_zip(upload, folder, kind, max_total_bytes=settings.BESTBY_MAX_IMPORT_BYTES)
 
 
 def uploads_dir() -> Path:
-    return config.load().home / "uploads"
+    """``$BESTBY_HOME/uploads``, made 0700 (and tightened) on every use."""
+    folder = config.load().home / "uploads"
+    private_dir(folder)
+    return folder
 
 
 def upload_folder(token: str, user) -> Path | None:
@@ -201,16 +124,21 @@ def take_upload(upload, folder: Path, *, source: str, date_format: str) -> tuple
         if source != "hubspot":
             raise UploadRefused(f"file: a {SOURCES[source]} is uploaded as a .zip of its CSV files, not one .csv")
         base = csv_name(name)
-        (folder / EXPORT).mkdir(parents=True)
-        _copy(upload, folder / EXPORT / base, 0)
+        private_dir(folder / EXPORT)
+        copy_capped(upload, folder / EXPORT / base, 0, max_total_bytes=settings.BESTBY_MAX_IMPORT_BYTES)
         return [base], meta | {"target": f"{EXPORT}/{base}"}
     return unpack(upload, folder / EXPORT, "csv"), meta | {"target": EXPORT}
 
 
 # ------------------------------------------------------------------ running an import
 
-def _run(folder: Path, *, dry_run: bool, by) -> dict:
-    """Import (or dry-run) an upload; the report as a dict, or the problems (file, line, column, message)."""
+def _run(folder: Path, *, dry_run: bool, by, accept: bool = False) -> dict:
+    """Import (or dry-run) an upload; the report as a dict, or the problems (file, line, column, message).
+
+    An import with warnings that were not accepted gives the report (nothing
+    written) with ``needs_acceptance``.
+    """
+    from bestby.importers.canonical import WarningsNotAccepted
     from bestby.importers.problems import ImportFailed
 
     meta = read_meta(folder)
@@ -218,17 +146,34 @@ def _run(folder: Path, *, dry_run: bool, by) -> dict:
         if meta["source"] == "format":
             from bestby.importers.canonical import import_canonical
 
-            report = import_canonical(folder, dry_run=dry_run, by=by)
+            report = import_canonical(folder, dry_run=dry_run, by=by, accept_warnings=accept)
         else:
-            report = _run_crm(folder, meta, dry_run=dry_run, by=by)
+            report = _run_crm(folder, meta, dry_run=dry_run, by=by, accept=accept)
+    except WarningsNotAccepted as exc:
+        return {**_report(exc.report, folder, meta), "needs_acceptance": True}
     except ImportFailed as exc:
         return {"problems": [_shown(p, folder, meta) for p in exc.problems], "truncated": exc.truncated}
-    files = [{"name": name, "created": c.created, "updated": c.updated, "unchanged": c.unchanged, "total": c.total}
+    return _report(report, folder, meta)
+
+
+def _report(report, folder: Path, meta: dict) -> dict:
+    """The report for the template: counts, changed columns (most rows first), examples, warnings, batch."""
+    from bestby.importers.problems import Problem
+
+    files = [{"name": name, "created": c.created, "updated": c.updated, "unchanged": c.unchanged, "total": c.total,
+              "changes": sorted(c.changes.items(), key=lambda kv: (-kv[1], kv[0])),
+              "examples": [{"id": e["id"], "changes": list(e["changes"].items())} for e in c.examples]}
              for name, c in report.files.items()]
-    return {"files": files, "notes": report.notes, "unmapped": report.unmapped}
+    warnings = []
+    for w in report.warnings:
+        shown = _shown(Problem(w["file"], w["line"], None, w["message"]), folder, meta)
+        warnings.append({**w, "file": shown.file, "message": shown.message,
+                         "stored": list(w["stored"].items()), "incoming": list(w["incoming"].items())})
+    return {"files": files, "notes": report.notes, "unmapped": report.unmapped, "warnings": warnings,
+            "warning_count": report.warning_count, "batch": report.batch}
 
 
-def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by):
+def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by, accept: bool = False):
     """Map the export as ``bestby import <source>`` does and import it (ImportFailed on any refusal)."""
     import importlib
     import zoneinfo
@@ -249,7 +194,7 @@ def _run_crm(folder: Path, meta: dict, *, dry_run: bool, by):
         message = str(exc).replace("pass --date-format", "choose a Date format").replace(" or --date-format ", " or ")
         raise ImportFailed([Problem(name, None, "date_format", message)]) from None
     return import_mapped(out, findings, source=f"{source}:{name}", label=f"web import {source} {name}",
-                         dry_run=dry_run, by=by)
+                         dry_run=dry_run, by=by, accept_warnings=accept)
 
 
 def _shown(problem, folder: Path, meta: dict):
@@ -273,9 +218,12 @@ def _admin(request) -> None:
 
 
 def _page(request, context: dict, status: int = 200):
+    from bestby.importers.services import recent_batches
+
     form = {"source": request.POST.get("source", "format"), "date_format": request.POST.get("date_format", "")}
     return render(request, "web/import.html", {"sources": SOURCES, "date_formats": DATE_FORMATS,
-                                               "form": form, **context}, status=status)
+                                               "form": form, "batches": recent_batches(limit=10), **context},
+                  status=status)
 
 
 @login_required
@@ -285,25 +233,32 @@ def import_page(request):
     if request.method != "POST":
         return _page(request, {})
     upload = request.FILES.get("file")
+    refused = getattr(request, "upload_refused", None)  # set by bestby.web.uploads past BESTBY_MAX_UPLOAD_MB
+    if refused:
+        return _page(request, {"error": refused}, 400)
     if upload is None:
         return _page(request, {"error": "file: choose a .zip file (or HubSpot's deals .csv) to upload"}, 400)
-    if upload.size > MAX_TOTAL_BYTES:
-        return _page(request, {"error": f"file: larger than {MAX_TOTAL_BYTES // 2**20} MB"}, 400)
     token = secrets.token_hex(16)
     folder = uploads_dir() / token
+    keep = False
     try:
-        names, meta = take_upload(upload, folder, source=request.POST.get("source", "format").strip() or "format",
-                                  date_format=request.POST.get("date_format", "").strip())
-    except UploadRefused as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        return _page(request, {"error": str(exc)}, 400)
-    (folder / META).write_text(json.dumps(meta), encoding="utf-8")
-    (folder / ".owner").write_text(str(request.user.pk))
-    shown = {"names": names, "dry_run": True, "meta": meta, "source_label": SOURCES[meta["source"]]}
-    result = _run(folder, dry_run=True, by=request.user)
-    if "problems" in result:
-        shutil.rmtree(folder, ignore_errors=True)
-        return _page(request, {**shown, **result}, 400)
+        try:
+            names, meta = take_upload(upload, folder, source=request.POST.get("source", "format").strip() or "format",
+                                      date_format=request.POST.get("date_format", "").strip())
+        except UploadRefused as exc:
+            return _page(request, {"error": str(exc)}, 400)
+        with open_private(folder / META, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(meta))
+        with open_private(folder / ".owner", "w") as fh:
+            fh.write(str(request.user.pk))
+        shown = {"names": names, "dry_run": True, "meta": meta, "source_label": SOURCES[meta["source"]]}
+        result = _run(folder, dry_run=True, by=request.user)
+        if "problems" in result:
+            return _page(request, {**shown, **result}, 400)
+        keep = True  # kept for Confirm
+    finally:
+        if not keep:  # a refusal, or an error on the way (a 500): no folder is left behind in uploads/
+            shutil.rmtree(folder, ignore_errors=True)
     return _page(request, {**shown, "token": token, **result})
 
 
@@ -317,7 +272,16 @@ def import_confirm(request):
         return _page(request, {"error": "token: unknown or expired upload; upload the file again"}, 400)
     meta = read_meta(folder)
     shown = {"dry_run": False, "meta": meta, "source_label": SOURCES.get(meta["source"], meta["source"])}
-    result = _run(folder, dry_run=False, by=request.user)
+    try:
+        result = _run(folder, dry_run=False, by=request.user, accept=request.POST.get("accept_collisions") == "on")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # an unexpected failure leaves no upload behind
+        raise
+    if result.get("needs_acceptance"):
+        # nothing was written; the upload is kept so that the admin can tick the box and confirm again
+        return _page(request, {**shown, **result, "dry_run": True, "token": request.POST["token"],
+                               "error": "accept_collisions: the import has warnings (below); tick \"Apply despite "
+                                        "the warnings\" to apply it, or fix the files"}, 400)
     # the upload is spent either way; on problems nothing was stored (one transaction): show them and the
     # upload form again, so the fixed file can go up at once
     shutil.rmtree(folder, ignore_errors=True)

@@ -10,7 +10,9 @@ cache uses; ``?q=`` and ``?by=`` override the quantile and the segment.
 
 Visible to every signed-in user: shelf lives are the team's learned figures
 (aggregates over the whole history, the same ones every deal card's best-by
-comes from), never a deal.
+comes from), never a deal. Figures by ``owner`` or ``team`` name people, so
+they are cut by :func:`bestby.people.access.segment_rows_for` (a rep sees
+their own and their team's, a manager their team's sellers), as in the API.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bestby import clock
 from bestby.engine.clock import days_expr
 from bestby.engine.policy import ClearancePolicy
 from bestby.engine.shelf_life import SEGMENTS, forward_visits_expr, segment_expr, shelf_life
+from bestby.people import access
 
 BINS = 30
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 70, 8, 8, 14, 18
@@ -48,17 +51,18 @@ def _default_policy() -> ClearancePolicy:
 def shelf_figures(*, as_of: datetime, q: float, by: str | None, since: datetime | None,
                   business_days: bool) -> list[dict]:
     """The engine's shelf-life rows, each with ``values``: the durations (days) its figure is the quantile of."""
-    from bestby.pipeline.analytics import store_source
+    from bestby.pipeline.analytics import store_reader
 
-    tables = store_source(as_of)
-    rows = shelf_life(tables, q=q, by=by, since=since, business_days=business_days)
-    visits = forward_visits_expr(tables, by=by, since=since, business_days=business_days).execute()
-    d = segment_expr(tables, by)
-    won = d.filter((d.status == "won") & d.created_at.notnull() & d.closed_at.notnull())
-    if since is not None:
-        won = won.filter(won.closed_at >= ibis.literal(since.astimezone(UTC), type="timestamp('UTC')"))
-    cycles = won.select("pipeline", "segment",
-                        days=days_expr(won.created_at, won.closed_at, business=business_days)).execute()
+    with store_reader() as store:
+        tables = store.tables(as_of)
+        rows = shelf_life(tables, q=q, by=by, since=since, business_days=business_days)
+        visits = forward_visits_expr(tables, by=by, since=since, business_days=business_days).execute()
+        d = segment_expr(tables, by)
+        won = d.filter((d.status == "won") & d.created_at.notnull() & d.closed_at.notnull())
+        if since is not None:
+            won = won.filter(won.closed_at >= ibis.literal(since.astimezone(UTC), type="timestamp('UTC')"))
+        cycles = won.select("pipeline", "segment",
+                            days=days_expr(won.created_at, won.closed_at, business=business_days)).execute()
     for row in rows:
         frame = visits if row["stage"] is not None else cycles
         pick = frame["pipeline"] == row["pipeline"]
@@ -148,7 +152,8 @@ def shelf_life_page(request):
     q, by, errors = _parse(request, policy)
     as_of = clock.now()
     since = None if policy.lookback_days is None else as_of - timedelta(days=policy.lookback_days)
-    rows = shelf_figures(as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days)
+    rows = access.segment_rows_for(request.user, by, shelf_figures(
+        as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days))
     pipelines: dict[str, list[dict]] = {}
     for row in rows:
         label = row["stage"] or "Whole cycle (won deals)"

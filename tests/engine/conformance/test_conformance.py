@@ -312,16 +312,18 @@ class TestStore(Conformance):
     @pytest.fixture(scope="class")
     @classmethod
     def engine(cls, backend, store, point, case_folders, policy):
-        from bestby.pipeline.analytics import store_connection, store_source
+        from bestby.pipeline.analytics import store_reader
 
         folder = case_folders[point.case]["csv"]
         assert point.case in BY_NAME
-        store.load(point.case, folder)
-        con = store_connection()
+        store.load(point.case, folder)  # committed here, outside the tests' transactions: a reader sees it
+        readers = []
 
         def bind():
-            store.load(point.case, folder)  # still this case (the tables are read lazily)
-            return store_source(point.as_of, con=con)
+            store.load(point.case, folder)  # still this case (a reader reads the store as it is when it opens)
+            readers.append(store_reader())
+            return readers[-1].tables(point.as_of)
 
         yield EngineRun(bind, point, policy)
-        con.disconnect()
+        for reader in readers:
+            reader.close()

@@ -46,7 +46,7 @@ def test_import_clear_two_export_decisions_row_by_row(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert {f["code"]: f["count"] for f in report["unmapped"]}["cleared_kept"] == 2
-    assert report["files"]["deals"] == {"created": 0, "updated": 0, "unchanged": 4}
+    assert report["files"]["deals"] == {"created": 0, "updated": 0, "unchanged": 4, "changes": {}, "examples": []}
     assert Deal.objects.get(external_id="006A").status == "lost"
     # a newer export where the CRM moved 006A on is news: the CRM wins, 006D stays cleared
     newer = {k: list(v) for k, v in FILES.items()}

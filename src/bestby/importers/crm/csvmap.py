@@ -97,11 +97,11 @@ def map_export(path: Path, dates: Dates, mapping: Path) -> tuple[Out, Findings]:
     """Map the CSV at ``path`` into FORMAT.md tables as ``mapping`` says; raise ImportFailed on any problem."""
     path, mapping = Path(path), Path(mapping)
     problems = ProblemCollector()
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         problems.add(str(path), None, None, "does not exist; give the CSV file" if not path.exists()
                      else "is a folder; give one CSV file")
         problems.raise_if_any()
-    raw = read_table(path, problems)
+    raw = read_table(path, problems)  # refuses a device, a pipe or a file past BESTBY_MAX_IMPORT_MB, by name
     problems.raise_if_any()
     src = SourceFile(raw)
     m = read_mapping(mapping, raw.columns, raw.file, problems)

@@ -184,6 +184,9 @@ def kind_of_file(path: Path) -> str | None:
 
 def find_exports(path: Path, problems: ProblemCollector, findings: Findings) -> dict[str, Path]:
     path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        read_table(path, problems)  # a device or a pipe: refused by name, nothing read
+        return {}
     if path.is_file():
         if kind_of_file(path) != "deals":
             problems.add(path.name, 1, None, "is not a HubSpot deals export (it has no Deal Stage column); give the "

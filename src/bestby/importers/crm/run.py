@@ -19,14 +19,15 @@
   export must not silently revert an audited decision. When the CRM shows the
   deal anywhere else (moved on, won, lost), that is news and the CRM wins.
 * **Problems name the source.** A problem reported on row L of a FORMAT.md
-  table is translated to the source file, line and column that row came from.
+  table is translated to the source file, line and column that row came from;
+  so is each warning of the report (collisions, the acting user's own record).
 """
 
 from __future__ import annotations
 
 import gc
 
-from bestby.importers.canonical import import_tables
+from bestby.importers.canonical import WarningsNotAccepted, import_tables
 from bestby.importers.crm.findings import Findings
 from bestby.importers.crm.out import Out
 from bestby.importers.problems import ImportFailed, Problem, ProblemCollector
@@ -114,7 +115,7 @@ def keep_clears(out: Out, findings: Findings) -> None:
 
 
 def import_mapped(out: Out, findings: Findings, *, source: str, label: str, dry_run: bool = False, by=None,
-                  progress: Progress | None = None) -> ImportReport:
+                  progress: Progress | None = None, accept_warnings: bool = False) -> ImportReport:
     """Import the mapped tables; raise ImportFailed (nothing written) with problems placed in the source."""
     match_users(out, findings)
     keep_clears(out, findings)
@@ -124,13 +125,26 @@ def import_mapped(out: Out, findings: Findings, *, source: str, label: str, dry_
     gc_was_enabled = gc.isenabled()
     gc.disable()  # as in import_canonical: millions of small objects, no cycles
     try:
-        return import_tables(raws, problems, report, label=label, object_id=source, dry_run=dry_run, by=by,
-                             progress=progress)
+        report = import_tables(raws, problems, report, label=label, object_id=source, dry_run=dry_run, by=by,
+                               progress=progress, accept_warnings=accept_warnings)
+        report.warnings = [_place_warning(out, w) for w in report.warnings]
+        return report
+    except WarningsNotAccepted as exc:
+        exc.report.warnings = [_place_warning(out, w) for w in exc.report.warnings]
+        raise WarningsNotAccepted(exc.report, [_place(out, p) for p in exc.problems], exc.truncated) from None
     except ImportFailed as exc:
         raise ImportFailed([_place(out, p) for p in exc.problems], exc.truncated) from None
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _place_warning(out: Out, warning: dict) -> dict:
+    table = out.tables.get(warning["file"])
+    if table is None:
+        return warning
+    file, line, _column = table.origin(warning["line"], None)
+    return {**warning, "file": file, "line": line}
 
 
 def _place(out: Out, problem: Problem) -> Problem:

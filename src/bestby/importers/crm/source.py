@@ -83,10 +83,11 @@ def find(folder: Path, objects: dict[str, tuple[str, ...]], problems: ProblemCol
          required: tuple[str, ...] = ()) -> dict[str, SourceFile]:
     """Read the files of ``folder`` (or one file) that match ``objects`` (object -> accepted file names)."""
     folder = Path(folder)
-    if folder.is_file():
+    if folder.exists() and not folder.is_dir():
         paths = [folder]
     elif folder.is_dir():
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+        # not only regular files: a .csv that is a device or a pipe is refused by name by read_table
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and not p.is_dir())
     else:
         problems.add(str(folder), None, None, "does not exist; give the folder of the export (or its file)")
         return {}
