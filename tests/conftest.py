@@ -10,10 +10,13 @@ elsewhere (a laptop without PostgreSQL can still run the suite).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
+
+from bestby import clock
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -67,3 +70,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"{SHARED_DATA} is missing: the tests need ../shared/data beside the repository")
     return SHARED_DATA
+
+
+@pytest.fixture
+def frozen_clock():
+    """``freeze(instant)``: bestby's clock (``bestby.clock.now``) reads ``instant`` until the test ends.
+
+    Call it again to move the clock. It applies to every thread, so a live
+    server and a browser test see the same instant. A test whose outcome
+    depends on the day freezes the clock, so it never depends on the day it runs.
+    """
+    blocks = contextlib.ExitStack()
+
+    def freeze(instant):
+        return blocks.enter_context(clock.frozen(instant))
+
+    with blocks:
+        yield freeze

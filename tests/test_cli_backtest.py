@@ -22,9 +22,11 @@ from bestby.synth import write_synth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 runner = CliRunner()
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # the command's "now" (frozen): days after the synth data ends
 
 
-def test_backtest_from_the_store_equals_the_folder_and_draws_the_chart(tmp_path):
+def test_backtest_from_the_store_equals_the_folder_and_draws_the_chart(tmp_path, frozen_clock):
+    frozen_clock(NOW)
     data = tmp_path / "data"
     write_synth(data, deals=300, seed=41)
     import_canonical(data)
@@ -35,7 +37,7 @@ def test_backtest_from_the_store_equals_the_folder_and_draws_the_chart(tmp_path)
     got = json.loads(result.output)
     want = backtest(lambda t: folder_tables(data, as_of=t),
                     periods=periods_between(parse_period("2025-Q2"), parse_period("2025-Q3")), weeks_in=(0, 6),
-                    now=datetime.now(UTC), sims=300, seed=2026)
+                    now=NOW, sims=300, seed=2026)
     assert len(got["periods"]) == len(want["snapshots"]) == 4
     for g, w in zip(got["periods"], want["snapshots"]):
         pairs = {"actual": "actual", "forecast": "model", "p10": "p10", "p90": "p90", "won_so_far": "won_so_far",

@@ -307,6 +307,21 @@ def test_quiet_deals_stay_open_and_silent(data):
     assert sum(pushed_after[k] >= 2 for k in long_quiet) > 0.8 * len(long_quiet)
 
 
+def test_no_lead_is_written_in_a_cadence_bestby_would_not_have(data):
+    """FORMAT.md has no enrolments, so a written ``in_cadence`` lead would be in a cadence with no tasks.
+
+    The young leads the model works in a cadence (created in the last two
+    weeks before as_of, with touches) are written ``new``: live, to be enrolled.
+    """
+    leads = data["leads"]
+    assert Counter(r["status"] for r in leads)["in_cadence"] == 0
+    touched = {t["lead_id"] for t in data["touches"] if t["lead_id"]}
+    recent = DEFAULT_AS_OF.toordinal() - 14
+    young_worked = [r for r in leads if r["status"] == "new" and r["lead_id"] in touched
+                    and parse_ts(r["created_at"]).toordinal() >= recent]
+    assert young_worked
+
+
 def test_leads_orders_invoices_wallet(data):
     deals = {d["deal_id"]: d for d in data["deals"]}
     leads = data["leads"]

@@ -329,6 +329,7 @@ def demo_cmd(
 if __name__ != "__main__":
     from bestby import cli_adherence  # noqa: E402,F401
     from bestby import cli_analytics  # noqa: E402,F401
+    from bestby import cli_backup  # noqa: E402,F401
     from bestby import cli_backtest  # noqa: E402,F401
     from bestby import cli_cadence  # noqa: E402,F401
     from bestby import cli_clearance  # noqa: E402,F401

@@ -8,13 +8,14 @@ line is the operator's, so every row is shown, the workspace's included.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Optional
 
 import typer
 from rich import box
 from rich.table import Table
 
+from bestby import clock
 from bestby.cli import DbOption, app, console, setup
 from bestby.cli_analytics import JsonOption
 
@@ -89,7 +90,7 @@ def adherence_cmd(
     from bestby.cadences.adherence_params import ParamError, adherence_as_of, adherence_period
 
     try:
-        when = adherence_as_of(as_of, now=datetime.now(UTC).replace(microsecond=0))
+        when = adherence_as_of(as_of, now=clock.now().replace(microsecond=0))
     except ParamError as exc:
         raise typer.BadParameter(exc.message, param_hint="'--as-of'") from None
     try:

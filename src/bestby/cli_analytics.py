@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from bestby import clock
 from bestby.cli import DbOption, app, console, err, setup  # noqa: F401 - err is used by some commands
 
 
@@ -23,7 +24,7 @@ def _parse_as_of(value: Optional[str]):
     from datetime import UTC, datetime
 
     if value is None:
-        return datetime.now(UTC)
+        return clock.now()
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

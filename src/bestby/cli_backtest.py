@@ -15,6 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from bestby import clock
 from bestby.cli import DbOption, _progress, app, console, setup
 from bestby.cli_analytics import JsonOption, PolicyOption, resolve_policy
 from bestby.cli_coverage import _money
@@ -77,7 +78,6 @@ def backtest_cmd(
     p10, p50, p90, actual, error, baselines: {stage, win_rate, raw}}], summary: {mape, interval_coverage, brier},
     baselines: {stage|win_rate|raw: {mape, brier}}, calibration, skipped}.
     """
-    from datetime import UTC, datetime
 
     weeks = _weeks(weeks_in)
     periods = _periods(first, last)
@@ -94,7 +94,7 @@ def backtest_cmd(
             progress.update(task, description=f"{period.label} +{week} weeks")
             progress.advance(task)
 
-        doc = backtest_report(periods=periods, weeks_in=weeks, now=datetime.now(UTC), policy=chosen_policy,
+        doc = backtest_report(periods=periods, weeks_in=weeks, now=clock.now(), policy=chosen_policy,
                               sims=sims, seed=seed, on_snapshot=step)
     snaps = doc["periods"]
     if chart is not None and snaps:

@@ -47,6 +47,11 @@ fresh laptop runs bestby with no configuration file at all:
                            Parquet file, from the command line or unpacked
                            from an upload) and the most an uploaded zip may
                            unpack to in all, in MB (default 2048)
+``BESTBY_NOW``             freeze bestby's clock at this instant for the
+                           process: ``2026-01-15T09:00:00Z`` (``Z`` or an
+                           offset), or a date (midnight UTC); for a demo on a
+                           chosen day or replaying a report (default: the real
+                           time; see ``bestby.clock``)
 =========================  =====================================================
 
 Files and folders are private to the user who runs bestby (see
@@ -132,6 +137,13 @@ def load(environ: dict[str, str] | None = None) -> Config:
     fy = env.get("BESTBY_FISCAL_YEAR_START") or "1"
     if not fy.isdigit() or not 1 <= int(fy) <= 12:
         raise ConfigError(f"BESTBY_FISCAL_YEAR_START={fy!r}: use a month number from 1 to 12")
+    if (env.get("BESTBY_NOW") or "").strip():
+        from bestby.clock import parse_instant
+
+        try:
+            parse_instant(env["BESTBY_NOW"].strip(), name="BESTBY_NOW")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     hosts = tuple(h.strip() for h in (env.get("BESTBY_ALLOWED_HOSTS") or "127.0.0.1,localhost").split(",") if h.strip())
     return Config(
         home=home,

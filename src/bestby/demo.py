@@ -7,6 +7,13 @@ The demo password comes from ``BESTBY_DEMO_PASSWORD``; when that is not set,
 one is generated on first run and kept in ``$BESTBY_HOME/demo_password``
 (mode 0600), so it is never in the repository. Running it again is safe: the
 data set is regenerated only if missing and the import is idempotent.
+
+Its day is the clock's (:mod:`bestby.clock`): the synthetic data ends at
+midnight UTC of ``clock.now()``'s date, freshness is computed as of
+``clock.now()``, and the demo rep's cadences start three days before their
+own today. ``BESTBY_NOW=2026-01-15T09:00:00Z bestby demo`` sets up the same
+workspace on any machine on any day (``tests/test_demo.py`` runs it on a
+Monday and on a Saturday at a year end).
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from bestby import clock
 from bestby.importers.canonical import import_canonical
 from bestby.people.models import Role, User
 from bestby.private import private_dir
@@ -56,17 +64,18 @@ class DemoInfo:
 def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None) -> DemoInfo:
     """Generate (if needed) and import the sample workspace, and set up its sign-ins."""
     home = home or settings.CONFIG.home
+    now = clock.now()
     data = home / ".bestby" / f"demo-data-{deals}"
     private_dir(home / ".bestby")  # 0700, as the data folder below: the sample data is nobody else's to read
     private_dir(data)
     if not (data / "deals.csv").exists():
-        today = datetime.combine(datetime.now(timezone.utc).date(), time())
+        today = datetime.combine(now.date(), time(), tzinfo=UTC)
         write_synth(data, deals=deals, seed=DEMO_SEED, as_of=today, progress=progress)
     report = import_canonical(data, progress=progress)
     from bestby.clearance.settings import stored_policy
     from bestby.clearance.snapshot import refresh
 
-    fresh = refresh(policy=stored_policy())  # the board and the clearance review read this cache
+    fresh = refresh(as_of=now, policy=stored_policy())  # the board and the clearance review read this cache
     password = demo_password(home)
     with transaction.atomic():
         admin = User.objects.filter(username="admin").first()
@@ -81,7 +90,7 @@ def prepare_demo(*, deals: int = 2_000, progress=None, home: Path | None = None)
             if user is not None:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-    enrolled = _demo_cadences(rep)
+    enrolled = _demo_cadences(rep, now)
     created = sum(c.created for c in report.files.values())
     deals_total = report.files.get("deals")
     summary = (
@@ -98,7 +107,7 @@ DEMO_ENROLMENTS = 6
 DEMO_STARTED_DAYS_AGO = 3
 
 
-def _demo_cadences(rep) -> int:
+def _demo_cadences(rep, now: datetime) -> int:
     """Enrol a few of the demo rep's live leads once (a second demo run enrols nobody); return how many."""
     if rep is None:
         return 0
@@ -114,5 +123,5 @@ def _demo_cadences(rep) -> int:
                  [:DEMO_ENROLMENTS])
     if not leads:
         return 0
-    start = datetime.now(rep.zone()).date() - timedelta(days=DEMO_STARTED_DAYS_AGO)
-    return len(services.enrol(leads=leads, start=start))
+    start = now.astimezone(rep.zone()).date() - timedelta(days=DEMO_STARTED_DAYS_AGO)
+    return len(services.enrol(leads=leads, start=start, now=now))

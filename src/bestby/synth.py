@@ -54,7 +54,11 @@ touches spread uniformly over its active life (creation to closing, to
 ``as_of``, or to going quiet), plus a meeting just before entering
 ``1st meeting`` and ``2nd meeting``. Channel, direction, outcome and duration
 follow the tables below (``social`` included: recorded, not a real touch).
-Leads get cadence touches over their first ten business days.
+Leads get cadence touches over their first ten business days. A lead still
+inside its first twelve business days is often drawn "in a cadence"; it is
+written with status ``new`` all the same (its touches stay): a cadence lives
+in bestby as an enrolment with its tasks, which FORMAT.md cannot carry, and a
+lead is never ``in_cadence`` without one. The demo enrols some of them.
 
 Accounts with won deals order: a first order one to ten business days after
 the win, then repeat orders every log-normal 45 business days until ``as_of``
@@ -100,6 +104,7 @@ __all__ = ["write_synth", "SynthSummary", "DEFAULT_AS_OF", "QUIET_COLUMN", "FILE
 Progress = Callable[[str, int, int], None]
 
 DEFAULT_AS_OF = datetime(2026, 1, 1)
+_NEW, _IN_CADENCE = LEAD_STATUSES.index("new"), LEAD_STATUSES.index("in_cadence")
 QUIET_COLUMN = "synth_quiet_since"
 FILE_NAMES = ("users", "stages", "accounts", "contacts", "products", "deals", "leads",
               "stage_events", "close_date_events", "touches", "orders", "invoices", "wallet", "quotas")
@@ -1062,7 +1067,7 @@ class _Generator:
             "owner_id": _Id("U", self.rep_user[owner], self.uw),
             "source": _Cat(LEAD_SOURCES, source),
             "created_at": _Ts(_cal(l_created)),
-            "status": _Cat(LEAD_STATUSES, status),
+            "status": _Cat(LEAD_STATUSES, np.where(status == _IN_CADENCE, _NEW, status)),
             "converted_deal_id": _Id("D", l_deal, self.dw),
         }
         # the deals file, now that sources are final

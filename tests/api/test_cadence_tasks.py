@@ -10,17 +10,21 @@ in New York (UTC-4).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-import holidays
 import pytest
-from django.utils import timezone
 
 from bestby.activities.models import Lead, Touch
 from bestby.cadences.models import CadenceTask, Enrollment
 from tests.api.cadence_helpers import make_leads, snapshot
 
 pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)  # bestby's clock here: after every action's "at" below
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    return frozen_clock(NOW)
 
 
 @pytest.fixture
@@ -117,7 +121,7 @@ def test_task_refusals_name_the_field_and_change_nothing(world, enrolled):
                                                        "field": None}), action
         assert rep.post(f"/api/tasks/999999/{action}", body).status_code == 404
     cases = [("done", {"outcome": "great"}, "outcome"), ("done", {"at": "2026-03-27T09:00:00"}, "at"),
-             ("done", {"at": (timezone.now() + timedelta(days=1)).isoformat()}, "at"),
+             ("done", {"at": (NOW + timedelta(days=1)).isoformat()}, "at"),
              ("done", {"at": "1066-10-14T09:00:00+00:00"}, "at"),
              ("reply", {"channel": "social"}, "channel"), ("reply", {"at": "2026-03-27T09:00:00"}, "at"),
              ("skip", {"at": "2026-03-27T09:00:00"}, "at")]
@@ -127,10 +131,11 @@ def test_task_refusals_name_the_field_and_change_nothing(world, enrolled):
     assert snapshot() == before
 
 
-def test_one_more_call_for_everyone_called_this_week(world, leads):
-    """Calls made a second ago are this week's whatever today is; the next business day is worked out here."""
+def test_one_more_call_for_everyone_called_this_week(world, leads, frozen_clock):
+    """Thursday 2 April 2026, 13:00 in Berlin: the next business day is Tuesday 7 April (Good Friday, the weekend
+    and Easter Monday are not business days in Germany)."""
     rita = world["users"]["rep"]
-    now = timezone.now()
+    now = frozen_clock(datetime(2026, 4, 2, 11, 0, tzinfo=UTC))
     acme_contact = world["deals"]["D1"].account.contacts.get()
     for key, channel, kw in (("x1", "phone", {"lead": leads["L1"]}), ("x2", "voicemail", {"contact": acme_contact}),
                              ("x3", "email", {"lead": leads["L2"]})):
@@ -141,11 +146,7 @@ def test_one_more_call_for_everyone_called_this_week(world, leads):
     assert not CadenceTask.objects.exists()
     got = world["api"]["mgr"].post("/api/one-more-call", {"user": "rita", "instruction": "Last try."})
     assert got.status_code == 201, got.content
-    today = now.astimezone(rita.zone()).date()
-    german = holidays.country_holidays("DE", years=[today.year, today.year + 1])
-    due = today + timedelta(days=1)
-    while due.weekday() >= 5 or due in german:
-        due += timedelta(days=1)
+    due = datetime(2026, 4, 7).date()
     made = [(r["lead"], r["contact"], r["owner"], r["channel"], r["due_on"], r["instruction"], r["cadence"])
             for r in got.json()]
     assert len(made) == 2 and set(made) == {(None, "c-acme", "rita", "phone", due.isoformat(), "Last try.", None),

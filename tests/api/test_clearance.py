@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bestby.audit.models import AuditEntry
 from bestby.clearance.models import ClearanceAction, Freshness
 from bestby.pipeline.models import Deal
 
+NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # bestby's clock for every test here: after the deals' history
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    frozen_clock(NOW)
+
 
 def _cache(world, states: dict[str, str]) -> None:
     """Freshness rows as `bestby refresh` would write them (the engine is tested elsewhere)."""
-    now = datetime.now(UTC)
+    now = NOW
     for ext, state in states.items():
         deal = world["deals"][ext]
         Freshness.objects.create(deal=deal, as_of=now, state=state, reasons=[{"code": "idle", "text": "no touch"}],
@@ -40,7 +49,7 @@ def test_clear_snooze_undo_through_the_api(world):
     assert Deal.objects.get(external_id="D1").status == "lost"
     assert [r["deal"] for r in rep.get("/api/clearance").json()["items"]] == ["D2"]
 
-    until = (date.today() + timedelta(days=30)).isoformat()
+    until = (NOW.date() + timedelta(days=30)).isoformat()
     snoozed = rep.post("/api/deals/D2/snooze", {"until": until, "reason": "back from holiday in May"})
     assert snoozed.status_code == 201 and snoozed.json()["until"] == until
     assert rep.get("/api/clearance").json()["items"] == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -70,7 +69,8 @@ def test_forecast_deals_and_rows_are_cut_by_role(store):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_funnel_reverse_funnel_and_backtest(store):
+def test_funnel_reverse_funnel_and_backtest(store, frozen_clock):
+    frozen_clock(AS_OF)  # the API's "now" for the backtest, and the cache lookup's below
     rows = store["rep"].get("/api/funnel", as_of="2025-11-15", window=365).json()
     since = AS_OF.replace(year=2024)
     want = [r for r in funnel(store_source(AS_OF), as_of=AS_OF, since=since, by="owner") if r["segment"] == "U0002"]
@@ -88,7 +88,7 @@ def test_funnel_reverse_funnel_and_backtest(store):
     doc = got.json()
     assert [(p["period"], p["weeks_in"]) for p in doc["periods"]] == [("FY2025-Q3", 0)]
     assert set(doc["baselines"]) == {"stage", "win_rate", "raw"} and doc["summary"]["mape"] is not None
-    cached, hit = cached_backtest(periods=[period().previous()], weeks_in=(0,), now=datetime.now(UTC))
+    cached, hit = cached_backtest(periods=[period().previous()], weeks_in=(0,), now=AS_OF)
     assert hit and json.loads(json.dumps(cached)) == doc  # the page and the API share one cached document
 
 

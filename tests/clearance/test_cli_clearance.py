@@ -3,7 +3,8 @@
 Store tests commit their data (``transaction=True``): the listing reads the
 store through a second connection. The hand folder (tests/importers/folders.py)
 has d1 open in Proposal (last touched 2024-02), d2 won and d3 lost; users
-u-rep1 (rita@example.com) and u-mgr (max@example.com).
+u-rep1 (rita@example.com) and u-mgr (max@example.com). bestby's clock is frozen
+on 1 June 2026: clears and snoozes happen then, whatever day the tests run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,12 @@ from tests.importers.folders import write_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 runner = CliRunner()
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # the commands' "now": after 2026-01-01, before the 2030 dates below
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    frozen_clock(NOW)
 
 
 @pytest.fixture

@@ -145,16 +145,15 @@ def _events():
 
 
 @pytest.mark.parametrize("whole_folder", [False, True], ids=["deals-only", "whole-folder"])
-def test_a_stage_and_close_date_change_without_events_appends_one_of_each(tmp_path, whole_folder):
+def test_a_stage_and_close_date_change_without_events_appends_one_of_each(tmp_path, whole_folder, frozen_clock):
     import_canonical(write_folder(tmp_path / "in"))
     stage_before, close_before = _events()
     assert len(stage_before) == 6 and len(close_before) == 2
     manager = User.objects.get(external_id="u-mgr")
 
     folder = write_folder(tmp_path / "moved", None if whole_folder else {}, **{"deals.csv": MOVED_DEALS})
-    t0 = datetime.now(timezone.utc)
+    now = frozen_clock(datetime(2024, 7, 1, 9, 30, tzinfo=timezone.utc))  # "as of now": the clock's instant
     report = import_canonical(folder, by=manager)
-    t1 = datetime.now(timezone.utc)
     assert (report.files["deals"].updated, report.files["deals"].unchanged) == (1, 2)
     if whole_folder:
         assert (report.files["stage_events"].created, report.files["stage_events"].unchanged) == (0, 6)
@@ -170,11 +169,11 @@ def test_a_stage_and_close_date_change_without_events_appends_one_of_each(tmp_pa
     new_stage = StageEvent.objects.get(pk=stage_after[6]["id"])
     assert (new_stage.deal_id, new_stage.from_stage.name, new_stage.to_stage.name) == (d1.pk, "Proposal", "Won")
     assert (new_stage.by, new_stage.custom) == (manager, {"recorded_by": "import"})
-    assert t0 <= new_stage.at <= t1
+    assert new_stage.at == now
     new_close = CloseDateEvent.objects.get(pk=close_after[2]["id"])
     assert (new_close.deal_id, new_close.old_close_date, new_close.new_close_date) == (d1.pk, date(2024, 5, 31), date(2024, 6, 15))
     assert (new_close.by, new_close.custom) == (manager, {"recorded_by": "import"})
-    assert t0 <= new_close.at <= t1
+    assert new_close.at == now
     assert (d1.stage.name, d1.status, d1.close_date) == ("Won", "won", date(2024, 6, 15))
 
     # importing the same files again: nothing changed, nothing appended

@@ -17,7 +17,7 @@ from bestby.activities.models import Lead
 from bestby.audit.models import AuditEntry
 from bestby.cadences import services
 from bestby.cadences.models import Cadence, CadenceStep, CadenceTask, Enrollment
-from tests.web.test_today_page import PASSWORD, people, set_clock, signed_in  # noqa: F401 - the shared fixture
+from tests.web.test_today_page import PASSWORD, people, signed_in  # noqa: F401 - the shared fixture
 
 pytestmark = pytest.mark.django_db
 UTC = timezone.utc
@@ -205,11 +205,11 @@ def test_enrol_refusals_name_the_lead_and_change_nothing(client, people):
     assert state() == before
 
 
-def test_managers_enrol_their_teams_leads_and_admins_any(client, people, monkeypatch):
+def test_managers_enrol_their_teams_leads_and_admins_any(client, people, frozen_clock):
     other = services.save_cadence(name="Two calls", steps=[services.schedule.Step(0, "phone", ""),
                                                           services.schedule.Step(2, "phone", "")])
     # no start: each lead's owner's local today; 22:30 UTC on Sunday 29 March is Monday 00:30 in Berlin
-    set_clock(monkeypatch, datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
+    frozen_clock(datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
     html = signed_in(client, "mgr").post("/cadences/enrol/", {"leads": "L1,L2", "cadence": str(other.pk),
                                                               "start": ""}).content.decode()
     assert "Enrolled 2 leads in Two calls: L1 from 2026-03-30, L2 from 2026-03-30." in html

@@ -14,6 +14,12 @@ from bestby.pipeline.models import Deal
 from tests.web.test_board import PASSWORD, signed_in, workspace  # noqa: F401 - the shared fixture
 
 pytestmark = pytest.mark.django_db
+NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # bestby's clock for every test here: after the deals' history
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    frozen_clock(NOW)
 
 
 def listed(html: str) -> list[str]:
@@ -22,7 +28,7 @@ def listed(html: str) -> list[str]:
 
 
 def tomorrow() -> str:
-    return (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    return (NOW.date() + timedelta(days=1)).isoformat()
 
 
 def test_review_lists_visible_expired_and_stalled_by_weight(client, workspace):

@@ -1,7 +1,7 @@
 """A seller works through the Today list in headless Debian Chromium, and the calendar feed follows.
 
 Playwright against Django's live server, with ``test_browser.py``'s Chromium, page and sign-in.
-Germany's calendar, the seller in Berlin, the pages' clock at Wednesday 1 April 2026, 10:00 Berlin.
+Germany's calendar, the seller in Berlin, bestby's clock at Wednesday 1 April 2026, 10:00 Berlin.
 Worked by hand (Good Friday 3 April and Easter Monday 6 April are holidays):
 
 - L1 (Lena Lang, Acme GmbH) from Friday 27 March: due 27, 27, 30 March, 1, 8, 13 April.
@@ -52,10 +52,10 @@ def row(page, key: str, position: int):
     return page.locator(f'#today tr[data-task="{CadenceTask.objects.get(lead__external_id=key, position=position).pk}"]')
 
 
-def test_seller_works_through_today_and_the_feed_follows(page, settings, monkeypatch):
+def test_seller_works_through_today_and_the_feed_follows(page, settings, frozen_clock):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BESTBY_COUNTRY, settings.BESTBY_COUNTRY_REGION = "DE", None
-    monkeypatch.setattr("bestby.web.clock.now", lambda: NOW)
+    frozen_clock(NOW)
     rep = User.objects.create_user(username="rep_a", password=PASSWORD, external_id="rep_a", role="rep",
                                    team="A", time_zone="Europe/Berlin")
     l1 = Lead.objects.create(external_id="L1", name="Lena Lang", company="Acme GmbH", owner=rep, status="new")

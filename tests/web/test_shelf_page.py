@@ -14,6 +14,7 @@ from bestby.synth import write_synth
 from bestby.web.views_shelf import histogram_svg
 
 PW = "x-long-password-1"
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # the page's "now" (frozen): days after the synth data ends
 
 
 def _rows(html: str) -> list[tuple[str, str, float | None, int]]:
@@ -27,7 +28,8 @@ def _rows(html: str) -> list[tuple[str, str, float | None, int]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_page_shows_the_engines_best_by_per_stage(client, tmp_path):
+def test_page_shows_the_engines_best_by_per_stage(client, tmp_path, frozen_clock):
+    frozen_clock(NOW)
     write_synth(tmp_path, deals=300, seed=5)
     import_canonical(tmp_path)
     User.objects.create_user(username="viewer", password=PW, external_id="viewer-x", role="rep")
@@ -36,7 +38,7 @@ def test_page_shows_the_engines_best_by_per_stage(client, tmp_path):
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count("<svg") >= 2 and "<script" not in html.split("<main>")[1]
-    tables = store_source(datetime.now(UTC))
+    tables = store_source(NOW)
     expected = {(r["pipeline"], r["stage"] or "(whole cycle)"): r for r in shelf_life(tables, q=0.8)}
     shown = _rows(html)
     assert {(p, s) for p, s, _, _ in shown} == set(expected)

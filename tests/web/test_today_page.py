@@ -1,6 +1,6 @@
 """The Today page through Django's test client: exactly the tasks due, one-click actions, access, CSRF.
 
-Germany's calendar (BESTBY_COUNTRY=DE), sellers in Europe/Berlin, and the page's clock set to
+Germany's calendar (BESTBY_COUNTRY=DE), sellers in Europe/Berlin, and bestby's clock frozen at
 Wednesday 1 April 2026, 10:00 in Berlin. Worked by hand (as in tests/cadences/test_services.py):
 
 - L1 (rep_a) enrolled from Friday 27 March: steps due 27, 27, 30 March, 1, 8, 13 April.
@@ -33,16 +33,12 @@ NOW = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)   # Wednesday 1 April, 10:00 in Ber
 D = date
 
 
-def set_clock(monkeypatch, instant: datetime) -> None:
-    monkeypatch.setattr("bestby.web.clock.now", lambda: instant)
-
-
 @pytest.fixture
-def people(settings, monkeypatch):
+def people(settings, frozen_clock):
     """Team A: manager mgr, rep_a (reports to mgr); team B: rep_b; admin root. All in Berlin."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BESTBY_COUNTRY, settings.BESTBY_COUNTRY_REGION = "DE", None
-    set_clock(monkeypatch, NOW)
+    frozen_clock(NOW)
     berlin = {"time_zone": "Europe/Berlin", "password": PASSWORD}
     mgr = User.objects.create_user(username="mgr", external_id="mgr", role="manager", team="A", **berlin)
     users = {
@@ -248,7 +244,7 @@ def test_actions_without_csrf_token_are_refused(enrolled):
     assert step.status == "open" and not Touch.objects.exists()
 
 
-def test_one_more_call_schedules_a_call_for_everyone_called_this_week(client, people, monkeypatch):
+def test_one_more_call_schedules_a_call_for_everyone_called_this_week(client, people, frozen_clock):
     rep = people["rep_a"]
     l1 = Lead.objects.get(external_id="L1")
     services.enrol(leads=[l1], start=D(2026, 3, 27))   # L1 has open call tasks: no extra call
@@ -270,7 +266,7 @@ def test_one_more_call_schedules_a_call_for_everyone_called_this_week(client, pe
     assert "One more call: scheduled 2 calls for Thursday 2026-04-02: Cy Contact, Lars Vier." in html
     assert [r[0] for r in listed(html)] == ["L1"] * 4   # the extra calls are due tomorrow
     # tomorrow they are on the list, with the contact's account as the company
-    set_clock(monkeypatch, datetime(2026, 4, 2, 8, tzinfo=UTC))
+    frozen_clock(datetime(2026, 4, 2, 8, tzinfo=UTC))
     html = c.get("/today/").content.decode()
     assert [(r[0], r[3]) for r in listed(html) if r[3] == "extra call"] == [("C1", "extra call"), ("L4", "extra call")]
     assert "Gamma Ltd" in html

@@ -7,6 +7,7 @@ from typing import Literal, Optional
 
 from ninja import Query, Router
 
+from bestby import clock
 from bestby.api.common import MAX_LIMIT, page
 from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
 from bestby.clearance.models import Freshness
@@ -38,7 +39,7 @@ def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(
     from bestby.engine.shelf_life import shelf_life
     from bestby.pipeline.analytics import store_reader
 
-    when = as_of or datetime.now(UTC)
+    when = as_of or clock.now()
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     with store_reader() as store:

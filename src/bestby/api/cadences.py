@@ -39,9 +39,9 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from django.db.models import Prefetch
-from django.utils import timezone
 from ninja import Query, Router
 
+from bestby import clock
 from bestby.activities.models import Lead, Touch
 from bestby.api.common import created, ext
 from bestby.api.errors import FieldError, not_found
@@ -104,7 +104,7 @@ def _instant(at: Optional[datetime], field: str = "at", future: bool = False) ->
     if at.tzinfo is None or at.utcoffset() is None:
         raise FieldError(422, field, f"{at.isoformat()} has no UTC offset; write it like 2026-03-27T09:00:00+01:00")
     _in_years(at, field)
-    if not future and at > timezone.now() + CLOCK_SKEW:
+    if not future and at > clock.now() + CLOCK_SKEW:
         raise FieldError(422, field, f"{at.isoformat()} is in the future")
     return at
 
@@ -359,6 +359,6 @@ def adherence(request, period: Optional[Text] = Query(None, max_length=40, descr
     from bestby.cadences.adherence_params import adherence_as_of, adherence_period
     from bestby.cadences.adherence_store import adherence_report
 
-    when = adherence_as_of(as_of, now=timezone.now().replace(microsecond=0))
+    when = adherence_as_of(as_of, now=clock.now().replace(microsecond=0))
     chosen = adherence_period(period, when)
     return adherence_report(period=chosen, as_of=when, user=request.auth)

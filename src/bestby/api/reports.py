@@ -11,11 +11,12 @@ caller's rows (``owner,team``) for everyone else. Parameters are read by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, Optional
 
 from ninja import Query, Router
 
+from bestby import clock
 from bestby.api.errors import FieldError
 from bestby.api.schemas import Error, Text
 from bestby.api.schemas_reports import BacktestDoc, CoverageDoc, ForecastDoc, FunnelRow, ReverseFunnelRow
@@ -33,7 +34,7 @@ def _levels(text: Optional[str], scope: scoping.Scope, allowed=LEVEL_NAMES) -> t
 
 
 def _when(as_of: Optional[str]) -> datetime:
-    return as_of_param(as_of, now=datetime.now(UTC).replace(microsecond=0))
+    return as_of_param(as_of, now=clock.now().replace(microsecond=0))
 
 
 @router.get("/coverage", response={200: CoverageDoc, **Errors},
@@ -106,7 +107,7 @@ def backtest(request, first: Optional[Text] = Query(None, alias="from", descript
 
     if not access.is_admin(request.auth):
         raise FieldError(403, None, "the backtest's figures are workspace totals: admins only")
-    now = datetime.now(UTC)
+    now = clock.now()
     periods = backtest_periods(first, to, now=now)
     weeks = weeks_param(weeks_in)
     doc, _hit = cached_backtest(periods=periods, weeks_in=weeks, now=now)

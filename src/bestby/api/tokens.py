@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from bestby import clock
 from bestby.api.models import ApiToken
 
 PREFIX = "bb_"
@@ -36,7 +37,8 @@ def digest(token: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the one clock (:mod:`bestby.clock`); this module's short name for it."""
+    return clock.now()
 
 
 @transaction.atomic

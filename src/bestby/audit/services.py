@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from bestby import clock
 from bestby.audit.models import AuditEntry
 
 
@@ -11,6 +12,6 @@ def record(*, by, action: str, obj, before: dict | None, after: dict | None, rea
            at: datetime | None = None, undoes: AuditEntry | None = None, object_type: str | None = None) -> AuditEntry:
     """Append one audit entry for ``obj`` (a model instance; ``object_type`` overrides its label)."""
     return AuditEntry.objects.create(
-        at=at or datetime.now(timezone.utc), by=by, action=action, object_type=object_type or obj._meta.label_lower,
+        at=at or clock.now(), by=by, action=action, object_type=object_type or obj._meta.label_lower,
         object_id=str(getattr(obj, "external_id", obj.pk)), before=before, after=after, reason=reason, undoes=undoes,
     )

@@ -29,8 +29,9 @@ One event per open task
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bestby import clock
 from bestby.cadences.models import CadenceTask, TaskStatus
 
 #: the verb that starts an event's title, per step channel
@@ -119,5 +120,5 @@ def tasks_calendar(user, *, stamp: datetime | None = None) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"bestby tasks: {user}")
-    add_task_events(cal, open_tasks(user), stamp=stamp or datetime.now(UTC))
+    add_task_events(cal, open_tasks(user), stamp=stamp or clock.now())
     return cal.to_ical()

@@ -36,8 +36,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone as dj_timezone
 
+from bestby import clock
 from bestby.activities.models import Lead, Touch
 from bestby.audit.services import record
 from bestby.cadences import schedule
@@ -56,7 +56,8 @@ class CadenceError(ValueError):
 
 
 def _now() -> datetime:
-    return dj_timezone.now()
+    """Now, from the one clock (:mod:`bestby.clock`); this module's short name for it."""
+    return clock.now()
 
 
 def calendar() -> schedule.BusinessCalendar:

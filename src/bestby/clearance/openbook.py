@@ -64,12 +64,13 @@ import bisect
 import heapq
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 
 from django.db import connection
 
+from bestby import clock
 from bestby.pipeline import revision
 from bestby.pipeline.models import Deal, DealChange, DealStatus
 
@@ -329,6 +330,6 @@ def current() -> OpenBook:
     with _lock:
         held = _held.get(database)
         if held is None or held.book.token != token:
-            now = datetime.now(UTC)
+            now = clock.wall()
             held = _held[database] = _build(token, now) if held is None else _update(held, token, now)
     return held.book

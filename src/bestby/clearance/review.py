@@ -10,8 +10,9 @@ over the whole list).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
+from bestby import clock
 from bestby.clearance import openbook
 from bestby.clearance.models import ActionKind, ClearanceAction, Freshness
 from bestby.people import access
@@ -27,7 +28,7 @@ def snoozed_deal_keys(today: date) -> frozenset[int]:
 
 def cached_list(user, *, offset: int = 0, limit: int = 50, today: date | None = None) -> tuple[int, list[Freshness]]:
     """(how many deals the user's clearance list holds, its rows from ``offset``, at most ``limit``)."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     book = openbook.current()
     total, keys = book.listed(access.owner_ids_for(user), snoozed_deal_keys(today), offset=offset, limit=limit)
     rows = Freshness.objects.select_related("deal", "deal__owner", "deal__stage").in_bulk(keys, field_name="deal_id")

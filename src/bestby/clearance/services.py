@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime
 
 from django.db import transaction
 
+from bestby import clock
 from bestby.activities.models import Lead
 from bestby.audit.models import AuditEntry
 from bestby.audit.services import record
@@ -57,7 +58,8 @@ class ClearanceError(ValueError):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the one clock (:mod:`bestby.clock`); this module's short name for it."""
+    return clock.now()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,10 +17,10 @@ the built-in defaults.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from django.db import transaction
 
+from bestby import clock
 from bestby.audit.services import record
 from bestby.clearance.models import PolicySetting
 from bestby.engine.policy import FIELDS, ClearancePolicy, policies_from_mapping
@@ -139,7 +139,7 @@ def save_section(*, pipeline, values: dict, by) -> PolicySetting | None:
             record(by=by, action="policy.remove", obj=row, before=before, after=None, reason=f"[{section}]")
             row.delete()
         return None
-    now = datetime.now(UTC)
+    now = clock.now()
     if row is None:
         row = PolicySetting.objects.create(pipeline=pipeline, values=values, updated_at=now, updated_by=by)
     else:

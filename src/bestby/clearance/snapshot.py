@@ -10,10 +10,11 @@ one transaction: readers see the old set or the new one, never a mix.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from bestby import clock
 from bestby.clearance.models import Freshness
 from bestby.engine.rules import clearance_weight
 from bestby.pipeline import revision
@@ -30,7 +31,7 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
     from bestby.engine.policy import ClearancePolicy
     from bestby.pipeline.analytics import store_reader
 
-    as_of = datetime.now(UTC) if as_of is None else as_of
+    as_of = clock.now() if as_of is None else as_of
     with store_reader() as store:
         rows = freshness(store.tables(as_of), as_of=as_of, policy=policy or ClearancePolicy())
     ids = dict(Deal.objects.filter(external_id__in=[r["deal_id"] for r in rows]).values_list("external_id", "pk"))
@@ -47,7 +48,7 @@ def refresh(*, as_of: datetime | None = None, policy=None) -> int:
         Freshness.objects.bulk_create(objs, batch_size=_BATCH)
         revision.bump()  # bulk_create sends no signals
         # change notes only matter to books younger than openbook.FULL_EVERY: keep a day of them
-        DealChange.objects.filter(at__lt=datetime.now(UTC) - timedelta(days=1)).delete()
+        DealChange.objects.filter(at__lt=clock.wall() - timedelta(days=1)).delete()
     return len(objs)
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from django.core.cache import cache
 
+from bestby import clock
 from bestby.engine.coverage import midnight
 from bestby.engine.periods import Period
 
@@ -55,7 +56,7 @@ def cached_backtest(*, periods: list[Period], weeks_in: tuple[int, ...], sims: i
     from bestby.goals.params import report_policy
     from bestby.goals.reports import backtest_report
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     key = backtest_key(periods=periods, weeks_in=weeks_in, sims=sims, seed=seed, now=now)
     doc = cache.get(key)
     if doc is not None:

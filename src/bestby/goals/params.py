@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Iterable
 
+from bestby import clock
 from bestby.engine.periods import Period, PeriodError
 
 __all__ = ["MAX_PERIODS", "ParamError", "as_of_param", "as_of_value", "backtest_periods", "levels_param",
@@ -38,7 +39,7 @@ def as_of_param(text: str | None, *, field: str = "as_of", now: datetime | None 
     """An ISO date or timestamp (naive: UTC), or ``now`` when blank."""
     raw = (text or "").strip()
     if not raw:
-        return now or datetime.now(UTC)
+        return now or clock.now()
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:

@@ -22,10 +22,11 @@ level is the whole workspace):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Iterable, Mapping
 
+from bestby import clock
 from bestby.engine.periods import Period
 
 __all__ = ["BASELINES", "LEVEL_NAMES", "backtest_report", "coverage_report", "fiscal_period", "forecast_report",
@@ -201,6 +202,6 @@ def backtest_report(*, periods: list[Period], weeks_in=(0, 4, 8), now: datetime 
 
     with _reader() as store:
         result = backtest(lambda t: _source(t, store), periods=periods, weeks_in=weeks_in,
-                          now=now or datetime.now(UTC), policy=policy, sims=sims,
+                          now=now or clock.now(), policy=policy, sims=sims,
                           seed=SEED if seed is None else seed, on_snapshot=on_snapshot)
     return shape_backtest(result)

@@ -13,11 +13,12 @@ reads it and every refusal is a :class:`QuotaError` naming the field
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 
+from bestby import clock
 from bestby.audit.services import record
 from bestby.goals.models import Quota
 from bestby.people import access
@@ -117,7 +118,7 @@ def quota_values(*, owner, by, period=None, start=None, end=None, amount=None) -
     text = str(period or "").strip()
     if text:
         try:
-            p = period_param(text, datetime.now(UTC))
+            p = period_param(text, clock.now())
         except ParamError as exc:
             raise QuotaError("period", exc.message) from None
         first, last = p.start, p.last_day

@@ -44,12 +44,13 @@ from __future__ import annotations
 
 import gc
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from bestby import clock
 from bestby.format import FILE_ORDER, SPECS
 from bestby.importers import bulk
 from bestby.importers.journal import Journal
@@ -133,7 +134,7 @@ def import_tables(raws: dict[str, RawTable], problems: ProblemCollector, report:
             progress(raw.file, 0, raw.nrows)
         parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes, store_limits(name))
     problems.raise_if_any()
-    at = datetime.now(timezone.utc)
+    at = clock.now()
     try:
         with transaction.atomic():
             bulk.tune_for_bulk()

@@ -8,10 +8,10 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from django.contrib.auth.hashers import make_password
 
+from bestby import clock
 from bestby.format import FILE_ORDER
 from bestby.importers import bulk
 from bestby.importers.changes import Changes
@@ -46,7 +46,7 @@ class Writer:
         #: what an applied import wrote, for its undo (``bestby.importers.journal``); None in a dry run
         self.journal = journal
         self.changes = Changes(self)
-        self.now = datetime.now(timezone.utc)
+        self.now = clock.now()
         self.refs: dict[str, dict[str, int]] = {}
         self.import_ids: dict[str, set[tuple]] = {}  # file -> the keys its rows in this import carry
         self.pipelines: dict[str, int] = {}
@@ -286,6 +286,36 @@ class Writer:
             "date_joined": lambda vals: self.now,
             "is_staff": lambda vals: vals[3] == "admin",
         })
+
+    def write_leads(self, name: str) -> None:
+        """Leads, with one rule: a lead marked ``in_cadence`` with no running cadence here is stored as ``new``.
+
+        A cadence lives in bestby as an enrolment and its tasks, which FORMAT.md
+        cannot carry; a lead ``in_cadence`` without one would show as worked
+        while nobody is asked to touch it. So such a lead is kept live as
+        ``new`` and the report says how many, with their ids, to enrol. A lead
+        already in a running cadence here stays ``in_cadence`` (a re-import of
+        bestby's own export changes nothing).
+        """
+        from bestby.cadences.models import Enrollment, EnrollmentStatus
+
+        table = self.parsed[name]
+        at = table.index("status")
+        statuses = table.columns[at]
+        if "in_cadence" not in statuses:
+            return self.write_generic(name)
+        running = set(Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE, lead__isnull=False)
+                      .values_list("lead__external_id", flat=True))
+        ids = table.column("lead_id")
+        kept = [lead for lead, status in zip(ids, statuses) if status == "in_cadence" and lead not in running]
+        if kept:
+            moved = set(kept)
+            table.columns[at] = ["new" if s == "in_cadence" and lead in moved else s for lead, s in zip(ids, statuses)]
+            shown = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+            self.report.notes.append(
+                f"{len(kept)} lead{'s' if len(kept) > 1 else ''} marked in_cadence {'have' if len(kept) > 1 else 'has'} "
+                f"no cadence here ({shown}): kept as new; enrol them (`bestby cadence enrol`, or the Cadences page)")
+        return self.write_generic(name)
 
     def write_accounts(self, name: str) -> None:
         self._write_self_referencing(name, "parent_id", "parent_account_id", None)

@@ -46,10 +46,11 @@ load and signal each of the 100,000 rows a refresh replaces instead of one
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import uuid4
 
 from django.db import models
+
+from bestby import clock
 
 __all__ = ["OPEN_DEALS", "PEOPLE", "bump", "changed", "connect", "current", "tokens"]
 
@@ -67,7 +68,7 @@ def bump(topic: str = OPEN_DEALS, *, deal_id: int | None = None) -> None:
 
     token = uuid4().hex
     if topic == OPEN_DEALS:
-        DealChange.objects.create(token=token, deal_id=deal_id, at=datetime.now(UTC))
+        DealChange.objects.create(token=token, deal_id=deal_id, at=clock.wall())
     if not Revision.objects.filter(topic=topic).update(token=token):
         Revision.objects.update_or_create(topic=topic, defaults={"token": token})
 

@@ -10,12 +10,13 @@ The one exception to "every stage change appends an event" is
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from bestby import clock
 from bestby.audit.services import record
 from bestby.pipeline.models import CloseDateEvent, Deal, DealStatus, Pipeline, Stage, StageEvent
 
@@ -33,7 +34,8 @@ class DuplicateDeal(DealError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, from the one clock (:mod:`bestby.clock`); this module's short name for it."""
+    return clock.now()
 
 
 def snapshot(deal: Deal) -> dict:

@@ -9,11 +9,11 @@ form with the error naming it, status 400, and computes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Callable, TypeVar
 
 from django.shortcuts import render
 
+from bestby import clock
 from bestby.goals.params import ParamError
 from bestby.people.models import User
 
@@ -27,7 +27,7 @@ class Params:
         self.query = request.GET
         self.errors: list[str] = []
         self.fields: set[str] = set()
-        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.now = clock.now().replace(microsecond=0)
 
     def raw(self, name: str) -> str:
         return self.query.get(name, "").strip()

@@ -39,11 +39,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bestby import clock
 from bestby.activities.models import Lead
 from bestby.cadences import schedule, services
 from bestby.cadences.models import Cadence
 from bestby.people import access
-from bestby.web import clock
 
 #: spare empty step rows shown under the cadence's steps, so a step can be added without JavaScript
 SPARE_ROWS = 2

@@ -21,7 +21,7 @@ with all its actions.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from bestby import clock
 from bestby.clearance import services
 from bestby.clearance import openbook
 from bestby.clearance.review import cached_list, snoozed_deal_keys
@@ -46,7 +47,7 @@ RECENT = 20
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return clock.today()
 
 
 def _page_number(request) -> int:

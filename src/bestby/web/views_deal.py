@@ -10,7 +10,7 @@ separately (``/deals/<id>/curve/``, fetched by HTMX on load; a link without JS).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
+from bestby import clock
 from bestby.audit.models import AuditEntry
 from bestby.clearance.models import ClearanceAction
 from bestby.people import access
@@ -172,17 +173,17 @@ def deal_page(request, external_id: str):
 def curve_points(model, deal: Deal, *, now: datetime, age_days: float, stage_age_days: float):
     """(ages, P(eventual win | open at age), the deal's marker or None, clock) or None without a model."""
     stage = deal.stage.name if deal.stage_id else None
-    fitted, clock = model.curve(deal.pipeline.name, stage)
+    fitted, age_clock = model.curve(deal.pipeline.name, stage)
     if fitted is None:
         return None
-    age = stage_age_days if clock == "stage" else age_days
+    age = stage_age_days if age_clock == "stage" else age_days
     top = max(float(fitted.t_max), age if deal.status == "open" else 0.0, 1.0)
     ages = np.linspace(0.0, top, CURVE_POINTS)
     probs = fitted.p_win_eventually(ages)
     marker = None
     if deal.status == "open":
         marker = (age, float(fitted.p_win_eventually(age)))
-    return ages.tolist(), [float(p) for p in probs], marker, clock
+    return ages.tolist(), [float(p) for p in probs], marker, age_clock
 
 
 @login_required
@@ -192,18 +193,18 @@ def deal_curve(request, external_id: str):
     from bestby.pipeline.analytics import store_reader
 
     deal = _visible(request.user, external_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     with store_reader() as store:
         model = win_model(store.tables(now), as_of=now)
     entered = deal.stage_events.filter(void__isnull=True).order_by("-at", "-id").values_list("at", flat=True).first()
     age = (now - deal.created_at).total_seconds() / 86400
     stage_age = (now - (entered or deal.created_at)).total_seconds() / 86400
     points = curve_points(model, deal, now=now, age_days=age, stage_age_days=stage_age)
-    chart = clock = None
+    chart = age_clock = None
     if points is not None:
-        ages, probs, marker, clock = points
-        x_label = "days in stage" if clock == "stage" else "days since the deal was created"
+        ages, probs, marker, age_clock = points
+        x_label = "days in stage" if age_clock == "stage" else "days since the deal was created"
         chart = line_chart(ages, probs, title=f"Chance to win eventually against {x_label}", x_label=x_label,
                            y_label="P(win)", marker=marker,
                            marker_label=f"now: {marker[1] * 100:.0f}%" if marker else "")
-    return render(request, "web/_deal_curve.html", {"deal": deal, "chart": chart, "clock": clock})
+    return render(request, "web/_deal_curve.html", {"deal": deal, "chart": chart, "clock": age_clock})

@@ -20,11 +20,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 
+from bestby import clock
 from bestby.cadences.ical import add_task_events, open_tasks, tasks_calendar
 from bestby.clearance.services import active_snoozes
 from bestby.people.access import deals_for
@@ -72,7 +71,7 @@ def calendar_feed(request, token: str):
     cal.add("prodid", "-//bestby//pipeline calendar//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"bestby: {user}")
-    stamp = datetime.now(UTC)
+    stamp = clock.now()
     deals = list(_open_deals(user))
     snoozes = active_snoozes(stamp.date())
 

@@ -10,7 +10,6 @@ field (status 400, nothing changed); an owner outside the user's reach is 403.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -19,6 +18,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bestby import clock
 from bestby.engine.periods import KINDS, period_of
 from bestby.goals.models import Quota
 from bestby.goals.params import ParamError, period_param
@@ -72,7 +72,7 @@ def _render(request, *, error: QuotaError | None = None, error_row: int | None =
         qs = qs.filter(owner_key=owner_filter)
     if period_text:
         try:
-            p = period_param(period_text, datetime.now(UTC))
+            p = period_param(period_text, clock.now())
             qs = qs.filter(Q(period_start__lt=p.end) & Q(period_end__gte=p.start))
         except ParamError as exc:
             filter_error, status = str(exc), 400

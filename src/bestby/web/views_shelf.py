@@ -27,6 +27,7 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from bestby import clock
 from bestby.engine.clock import days_expr
 from bestby.engine.policy import ClearancePolicy
 from bestby.engine.shelf_life import SEGMENTS, forward_visits_expr, segment_expr, shelf_life
@@ -149,7 +150,7 @@ def shelf_life_page(request):
     """Shelf life per pipeline: whole cycle and each open stage, the best-by against its distribution."""
     policy = _default_policy()
     q, by, errors = _parse(request, policy)
-    as_of = datetime.now(UTC)
+    as_of = clock.now()
     since = None if policy.lookback_days is None else as_of - timedelta(days=policy.lookback_days)
     rows = access.segment_rows_for(request.user, by, shelf_figures(
         as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days))

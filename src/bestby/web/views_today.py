@@ -58,11 +58,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from bestby import clock
 from bestby.cadences import services
 from bestby.cadences.models import CadenceTask
 from bestby.people import access
 from bestby.pipeline.models import Pipeline
-from bestby.web import clock
 
 #: the outcomes a seller picks when marking a task done ("" is none); replies and meetings have their own buttons
 DONE_OUTCOMES = (("", "none"), ("connected", "connected"), ("no_answer", "no answer"),

@@ -46,7 +46,7 @@ def test_hand_export_counts_and_findings(tmp_path):
 
 
 def test_hand_export_values(tmp_path):
-    run(write_export(tmp_path / "sf"))
+    report = run(write_export(tmp_path / "sf"))
     a = Deal.objects.get(external_id="006A")
     assert a.stage.name == "Proposal/Price Quote" and a.status == "open" and a.amount == Decimal("12000.50")
     assert a.currency == "EUR" and a.close_date == date(2024, 6, 30) and a.owner.external_id == "005A"
@@ -77,7 +77,9 @@ def test_hand_export_values(tmp_path):
         {x.external_id: x.buying_role for x in Contact.objects.all()} == {"003A": "decision_maker", "003B": "user", "003C": ""}
     leads = {x.external_id: (x.source, x.status, x.owner_id is None, x.converted_deal.external_id if x.converted_deal else None)
              for x in Lead.objects.all()}
-    assert leads == {"00Q1": ("prospecting", "in_cadence", False, None), "00Q2": ("inbound", "converted", True, "006B")}
+    # "Working - Contacted" maps to in_cadence, but no cadence runs here for 00Q1: kept live as new, and said so
+    assert leads == {"00Q1": ("prospecting", "new", False, None), "00Q2": ("inbound", "converted", True, "006B")}
+    assert "1 lead marked in_cadence has no cadence here (00Q1): kept as new; enrol them" in " ".join(report.notes)
     touches = {t.external_id: (t.channel, t.direction, t.outcome or None, t.duration_minutes,
                                t.deal.external_id if t.deal else None, t.account.external_id if t.account else None,
                                t.contact.external_id if t.contact else None, t.lead.external_id if t.lead else None)
