@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from bestby.engine.store import SNAPSHOT_DIR
+from bestby.engine import store as engine_store
+from bestby.engine.store import SNAPSHOT_DIR, snapshot_folder
 from bestby.importers.canonical import import_canonical
 from bestby.pipeline.analytics import store_reader
 from tests.importers.folders import write_folder
@@ -79,7 +80,7 @@ def test_duckdb_never_opens_the_live_file(sqlite_store):
 def test_the_copy_is_private_and_goes_with_the_reader(sqlite_store):
     reader = store_reader()
     copy = reader.snapshot
-    assert copy.parent == sqlite_store.parent / SNAPSHOT_DIR
+    assert copy.parent == snapshot_folder(sqlite_store)
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o700
     assert reader.tables(AS_OF)["deals"].count().execute() == 3
@@ -93,7 +94,7 @@ def test_the_copy_goes_when_its_tables_are_garbage_collected(sqlite_store):
     from bestby.pipeline.analytics import store_source
 
     tables = store_source(AS_OF)
-    copies = list((sqlite_store.parent / SNAPSHOT_DIR).glob("snapshot-*.sqlite3"))
+    copies = list(snapshot_folder(sqlite_store).glob(f"snapshot-{os.getpid()}-*.sqlite3"))
     assert len(copies) == 1 and tables["deals"].count().execute() == 3
     del tables
     gc.collect()
@@ -101,7 +102,7 @@ def test_the_copy_goes_when_its_tables_are_garbage_collected(sqlite_store):
 
 
 def test_a_copy_left_by_a_dead_process_is_swept(sqlite_store):
-    folder = sqlite_store.parent / SNAPSHOT_DIR
+    folder = snapshot_folder(sqlite_store)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -117,3 +118,18 @@ def test_a_reader_sees_the_store_as_it_was_when_it_opened(sqlite_store):
         assert "renamed later" not in set(before.tables(AS_OF)["deals"].name.execute())
     with store_reader() as after:
         assert set(after.tables(AS_OF)["deals"].name.execute()) == {"renamed later"}
+
+
+def test_a_small_store_is_copied_into_memory_a_large_one_beside_itself(sqlite_store, monkeypatch):
+    if not engine_store.MEMORY_DIR.is_dir():
+        pytest.skip("no /dev/shm on this machine")
+    assert snapshot_folder(sqlite_store) == engine_store.MEMORY_DIR / f"bestby-snapshots-{os.getuid()}"
+    # a store larger than a quarter of the memory available goes to disk, beside the store
+    wal = Path(f"{sqlite_store}-wal")
+    size = sqlite_store.stat().st_size + (wal.stat().st_size if wal.exists() else 0)  # the store with its WAL
+    monkeypatch.setattr(engine_store, "_available_memory", lambda: 4 * size - 4)
+    assert snapshot_folder(sqlite_store) == sqlite_store.parent / SNAPSHOT_DIR
+    monkeypatch.setattr(engine_store, "_available_memory", lambda: 4 * size)
+    assert snapshot_folder(sqlite_store).parent == engine_store.MEMORY_DIR
+    with store_reader() as store:
+        assert store.snapshot.parent == snapshot_folder(sqlite_store)
