@@ -1,0 +1,204 @@
+"""The range and precision every stored number, date and text must keep, checked where input enters.
+
+Pure rules, no Django: the web forms, the API, the importers, the command
+line and the policy file all call these before anything reaches the
+database, so a value the store cannot hold, or a page cannot render, is
+refused with the field named and nothing changed. (:mod:`bestby.columns`
+derives the bound of a model column from its Django field, so the numbers
+here are never copied by hand from ``models.py``.)
+
+Why each rule exists:
+
+* **Decimals** (``DecimalBound``): a column ``DECIMAL(max_digits, places)``
+  holds at most ``max_digits - places`` digits before the point. PostgreSQL
+  refuses a larger value with an error (a 500 if nothing checked it first);
+  SQLite stores it anyway, as a float, and every later read of the row fails
+  in Django's decimal converter, taking down each page that lists the deal.
+  ``1e20`` in ``amount`` (``DECIMAL(18, 2)``, so 16 digits) is refused; more
+  decimal places than the column keeps are refused from people (they typed
+  something the store would silently round) and rounded half-even from files
+  (``rounding=True``: a CRM export of ``1234.5678`` means that amount, to the
+  cent). ``minimum`` is the smallest value that makes sense (0 for money a
+  deal or quota carries: a negative deal amount is not a refund).
+* **Integers** (``IntBound``): the column's range (32-bit ``IntegerField``:
+  -2,147,483,648..2,147,483,647; ``PositiveSmallIntegerField``: 0..32,767),
+  or a narrower one that makes sense for the field (``le=3650`` days of
+  payment terms).
+* **Floats** (``FloatBound``): finite, within ``[lo, hi]`` (a probability
+  is 0..1).
+* **Dates and timestamps** (``DATES``): 1900-01-01 to 2199-12-31. Python's
+  ``date`` ends at 9999-12-31, so a quota ending on that day overflowed the
+  first ``+ 1 day`` in coverage and forecast, and the engine's timestamps
+  (nanoseconds in 64 bits, as pandas and Arrow keep them) end in April
+  2262. The window leaves a margin of sixty years for horizons and periods
+  computed from a stored date, and goes back far enough for any company's
+  records.
+* **Text** (:func:`check_text`): no NUL (U+0000). PostgreSQL cannot store it
+  (the import failed with a raw traceback) and SQLite stores it, after which
+  the API's answers failed to validate.
+
+Every refusal is an :class:`OutOfBounds` (a ``ValueError``) whose ``field`` is
+the name of the input at fault and whose text reads ``"field: what to do"``,
+the convention every adapter already maps to its own error (form field, 422,
+CLI exit 2, import problem with file and row).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+
+class OutOfBounds(ValueError):
+    """A value outside what its column keeps. ``str()`` is ``"field: message"``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+def _group(number: int | Decimal) -> str:
+    return f"{number:,}"
+
+
+@dataclass(frozen=True)
+class DecimalBound:
+    """``DECIMAL(max_digits, places)``, optionally no smaller than ``minimum``."""
+
+    max_digits: int
+    places: int
+    minimum: Decimal | None = None
+
+    @property
+    def largest(self) -> Decimal:
+        """The largest value the column keeps: 10^(max_digits - places) - 10^-places."""
+        return Decimal(10) ** (self.max_digits - self.places) - Decimal(10) ** -self.places
+
+    def check(self, field: str, value, *, rounding: bool = False) -> Decimal:
+        """``value`` as a Decimal the column keeps exactly, or :class:`OutOfBounds` naming ``field``.
+
+        ``value`` may be a Decimal, an int, a float (taken by its shortest
+        repr, so 0.1 is 0.1) or a string. With ``rounding`` more decimal places
+        are rounded half-even to ``places``; without, they are refused.
+        """
+        if isinstance(value, bool):
+            raise OutOfBounds(field, f"{value!r} is not a number")
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float)
+                                                                      else str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise OutOfBounds(field, f"{value!r} is not a number") from None
+        if not number.is_finite():
+            raise OutOfBounds(field, f"{value!r} is not a finite number")
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.places:
+            if not rounding:
+                raise OutOfBounds(field, f"{value} has more than {self.places} decimal places; "
+                                         f"round it to {self.places}")
+            number = number.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_EVEN)
+        if abs(number) > self.largest:
+            raise OutOfBounds(field, f"{value} is too large: at most {_group(self.largest)} "
+                                     f"({self.max_digits - self.places} digits before the decimal point)")
+        if self.minimum is not None and number < self.minimum:
+            raise OutOfBounds(field, f"{value} is below the smallest allowed value, {self.minimum}")
+        return number
+
+    def holds(self, value) -> bool:
+        """Whether a stored value is one this column could have been given (for showing bad rows)."""
+        if value is None:
+            return True
+        try:
+            self.check("value", value, rounding=True)
+        except OutOfBounds:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class IntBound:
+    lo: int
+    hi: int
+
+    def check(self, field: str, value) -> int:
+        """``value`` as an int in ``[lo, hi]``, or :class:`OutOfBounds`; a float must be whole."""
+        if isinstance(value, bool):
+            raise OutOfBounds(field, f"{value!r} is not a whole number")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise OutOfBounds(field, f"{value!r} is not a whole number")
+            value = int(value)
+        elif not isinstance(value, int):
+            text = str(value).strip()
+            try:
+                value = int(text)
+            except ValueError:
+                raise OutOfBounds(field, f"{text!r} is not a whole number") from None
+        if not self.lo <= value <= self.hi:
+            raise OutOfBounds(field, f"{value} is out of range: give a whole number from "
+                                     f"{_group(self.lo)} to {_group(self.hi)}")
+        return value
+
+
+@dataclass(frozen=True)
+class FloatBound:
+    lo: float
+    hi: float
+
+    def check(self, field: str, value) -> float:
+        if isinstance(value, bool):
+            raise OutOfBounds(field, f"{value!r} is not a number")
+        try:
+            number = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise OutOfBounds(field, f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise OutOfBounds(field, f"{value!r} is not a finite number")
+        if not self.lo <= number <= self.hi:
+            raise OutOfBounds(field, f"{value!r} is out of range: give a number from {self.lo:g} to {self.hi:g}")
+        return number
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    first: date
+    last: date
+
+    def check(self, field: str, value: date | datetime):
+        """``value`` (a date or an aware/naive datetime) unchanged, or :class:`OutOfBounds`."""
+        day = value.date() if isinstance(value, datetime) else value
+        if not self.first <= day <= self.last:
+            raise OutOfBounds(field, f"{value:%Y-%m-%d} is out of range: give a date from "
+                                     f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}")
+        return value
+
+    def holds(self, value) -> bool:
+        if value is None:
+            return True
+        day = value.date() if isinstance(value, datetime) else value
+        return self.first <= day <= self.last
+
+
+#: every date and timestamp bestby stores (see the module's docstring for why these years)
+DATES = DateWindow(date(1900, 1, 1), date(2199, 12, 31))
+#: a 32-bit signed column (Django's IntegerField on every backend)
+INT32 = IntBound(-2_147_483_648, 2_147_483_647)
+#: a row count, offset or page number a request may ask for: far above any store, far below 2**63
+POSITION = IntBound(0, 1_000_000_000)
+#: a probability
+PROBABILITY = FloatBound(0.0, 1.0)
+
+FIRST_INSTANT = datetime(DATES.first.year, 1, 1, tzinfo=timezone.utc)
+
+
+def check_text(field: str, value: str) -> str:
+    """``value`` unchanged, or :class:`OutOfBounds` when it holds a NUL character."""
+    if isinstance(value, str) and "\x00" in value:
+        raise OutOfBounds(field, "must not contain NUL (0x00) characters; remove them and try again")
+    return value
+
+
+def check_date(field: str, value):
+    """``value`` (a date or datetime, or None) unchanged when inside :data:`DATES`."""
+    return value if value is None else DATES.check(field, value)
