@@ -102,7 +102,8 @@ class DecimalBound:
             raise OutOfBounds(field, f"{value} is too large: at most {_group(self.largest)} "
                                      f"({self.max_digits - self.places} digits before the decimal point)")
         if self.minimum is not None and number < self.minimum:
-            raise OutOfBounds(field, f"{value} is below the smallest allowed value, {self.minimum}")
+            raise OutOfBounds(field, "must not be negative" if self.minimum == 0 else
+                              f"{value} is below the smallest allowed value, {self.minimum}")
         return number
 
     def holds(self, value) -> bool:
@@ -135,6 +136,8 @@ class IntBound:
                 value = int(text)
             except ValueError:
                 raise OutOfBounds(field, f"{text!r} is not a whole number") from None
+        if value < 0 <= self.lo:
+            raise OutOfBounds(field, "must not be negative")
         if not self.lo <= value <= self.hi:
             raise OutOfBounds(field, f"{value} is out of range: give a whole number from "
                                      f"{_group(self.lo)} to {_group(self.hi)}")

@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "bestby.web.nul.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -83,6 +84,9 @@ if CONFIG.is_sqlite:
     # * foreign_keys=ON: references are checked by the database as on PostgreSQL.
     # One SQLite library per process: nothing but Python's sqlite3 ever opens this file in a bestby process
     # (the engine reads a private copy: bestby.engine.store).
+    # Django's backend with a converter that reads a stored number out of its column's range instead of raising
+    # on every page that lists the row (bestby.sqlite_backend).
+    DATABASES["default"]["ENGINE"] = "bestby.sqlite_backend"
     DATABASES["default"]["OPTIONS"] = {
         "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
                          "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;"),

@@ -44,7 +44,8 @@ def test_two_concurrent_edits_one_refused_no_lost_update():
     for round_ in range(3):
         start = Deal.objects.get(external_id="D1")
         bodies = [(rep, {"version": start.version, "name": f"rep {round_}", "amount": "111"}),
-                  (mgr, {"version": start.version, "name": f"mgr {round_}", "close_date": "2026-01-31"})]
+                  (mgr, {"version": start.version, "name": f"mgr {round_}", "close_date": "2026-01-31",
+                         "confirm_past_close_date": True})]
         results = _race(bodies, "/api/deals/D1")
         codes = sorted(code for code, _ in results)
         assert codes == [200, 409], results

@@ -47,7 +47,8 @@ def test_pagination_and_filters(world):
 def test_create_then_edit_a_deal(world):
     rep = world["api"]["rep"]
     created = rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "name": "New",
-                                      "amount": "250.50", "close_date": "2025-06-30", "account": "acme"})
+                                      "amount": "250.50", "close_date": "2025-06-30", "account": "acme",
+                                      "confirm_past_close_date": True})
     assert created.status_code == 201, created.content
     body = created.json()
     assert (body["owner"], body["version"], body["stage"], body["account"]) == ("rita", 1, "Qualify", "acme")
@@ -57,7 +58,8 @@ def test_create_then_edit_a_deal(world):
     assert StageEvent.objects.filter(deal=deal).count() == 1
 
     edited = rep.patch(f"/api/deals/{n1}", {"version": 1, "name": "Renamed", "amount": "300",
-                                         "close_date": "2025-07-31", "stage": "Proposal", "reason": "call"})
+                                         "close_date": "2025-07-31", "stage": "Proposal", "reason": "call",
+                                         "confirm_past_close_date": True})
     assert edited.status_code == 200, edited.content
     body = edited.json()
     assert (body["name"], body["amount"], body["close_date"], body["stage"]) == ("Renamed", "300.00", "2025-07-31",
@@ -103,12 +105,13 @@ def test_errors_name_the_field(world):
     ]
     count = Deal.objects.count()
     for body, field in cases:
-        response = rep.post("/api/deals", body)
+        response = rep.post("/api/deals", {"name": "N"} | body)
         assert response.status_code == 422, (body, response.content)
         assert response.json()["field"] == field, (body, response.json())
-    chosen = rep.post("/api/deals", {"id": "D1", "pipeline": "default", "stage": "Qualify"})
+    chosen = rep.post("/api/deals", {"id": "D1", "pipeline": "default", "stage": "Qualify", "name": "N"})
     assert chosen.status_code == 422 and chosen.json()["field"] == "id"  # a rep does not choose ids
-    taken = world["api"]["admin"].post("/api/deals", {"id": "D1", "pipeline": "default", "stage": "Qualify"})
+    taken = world["api"]["admin"].post("/api/deals", {"id": "D1", "pipeline": "default", "stage": "Qualify",
+                                                       "name": "N"})
     assert taken.status_code == 409 and taken.json()["field"] == "id"
     assert Deal.objects.count() == count
     assert rep.patch("/api/deals/D1", {"name": "no version"}).json()["field"] == "version"

@@ -35,7 +35,7 @@ def test_create_and_edit_account_contact_touch(world):
                                          "email": "peter@initech.test", "buying_role": "champion"})
     assert contact.status_code == 201, contact.content
     c_ini = contact.json()["id"]
-    deal = rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech})
+    deal = rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech, "name": "N"})
     assert deal.status_code == 201
     touch = rep.post("/api/touches", {"at": "2025-02-01T10:00:00Z", "channel": "meeting",
                                       "deal": deal.json()["id"], "contact": c_ini, "outcome": "connected"})

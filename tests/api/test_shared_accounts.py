@@ -91,7 +91,7 @@ def test_a_rep_cannot_attach_a_deal_to_an_account_they_may_not_see(shared):
     assert rep.get("/api/accounts/lonely").status_code == 404
     assert rep.get("/api/contacts/c-lonely").status_code == 404
     refusals = [
-        rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": "lonely"}),
+        rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": "lonely", "name": "N"}),
         rep.patch("/api/deals/D1", {"version": 1, "account": "lonely"}),
         rep.post("/api/contacts", {"account": "lonely", "name": "Sneaky"}),
         rep.post("/api/accounts", {"name": "Child", "parent": "lonely"}),
@@ -121,11 +121,11 @@ def test_an_account_created_through_the_api_is_its_creators_and_their_managers(s
     before = _stored()
     assert other.get(f"/api/accounts/{initech}").status_code == 404
     assert other.get(f"/api/contacts/{contact}").status_code == 404
-    response = other.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech})
+    response = other.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech, "name": "N"})
     assert response.status_code == 422 and response.json()["field"] == "account"
     assert other.post("/api/contacts", {"account": initech, "name": "Sneaky"}).json()["field"] == "account"
     assert _stored() == before
-    assert rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech}).status_code == 201
+    assert rep.post("/api/deals", {"pipeline": "default", "stage": "Qualify", "account": initech, "name": "N"}).status_code == 201
     assert Account.objects.get(external_id=initech).created_by == shared["users"]["rep"]
 
 

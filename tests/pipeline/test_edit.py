@@ -25,7 +25,8 @@ def deal():
 
 def test_every_part_goes_through_its_use_case_and_bumps_the_version(deal):
     proposal = Stage.objects.get(name="Proposal")
-    out = services.edit_deal(deal=deal, expected_version=1, name="New", close_date=date(2025, 4, 1), stage=proposal)
+    out = services.edit_deal(deal=deal, expected_version=1, name="New", close_date=date(2025, 4, 1), stage=proposal,
+                             confirm_past_close_date=True)
     assert (out.name, out.close_date, out.stage.name, out.version) == ("New", date(2025, 4, 1), "Proposal", 4)
     assert deal.stage_events.count() == 2 and deal.close_date_events.count() == 2
 

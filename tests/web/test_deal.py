@@ -64,7 +64,7 @@ def test_deal_page_shows_header_timeline_and_history(client, workspace):
 def test_edit_saves_through_the_services_and_audits(client, workspace):
     deal = Deal.objects.get(external_id="D2")
     c = signed_in(client, "rep_a")
-    response = c.post("/deals/D2/", form(deal, name="Bigger", amount="750.50", close_date="2025-05-01",
+    response = c.post("/deals/D2/", form(deal, name="Bigger", amount="750.50", close_date="2025-05-01", confirm_past_close_date="yes",
                                          stage=workspace["Proposal"].pk))
     assert response.status_code == 200 and "Saved." in response.content.decode()
     after = Deal.objects.get(external_id="D2")

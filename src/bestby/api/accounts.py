@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from bestby.accounts.models import Account, Contact
 from bestby.api import records
-from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, page, ref, visible
+from bestby.api.common import created, MAX_LIMIT, MAX_OFFSET, ext, new_external_id, page, ref, visible
 from bestby.api.schemas import (Text, AccountIn, AccountOut, AccountPage, AccountPatch, ContactIn, ContactOut, ContactPage,
                                 ContactPatch, Error)
 from bestby.people import access
@@ -33,7 +33,7 @@ def _accounts(user):
 
 
 @router.get("/accounts", response=AccountPage, summary="List the accounts you may see")
-def list_accounts(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+def list_accounts(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                   q: Optional[Text] = Query(None, max_length=200), territory: Optional[Text] = None):
     qs = _accounts(request.auth)
     if q:
@@ -73,7 +73,7 @@ def _contacts(user):
 
 
 @router.get("/contacts", response=ContactPage, summary="List the contacts you may see")
-def list_contacts(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+def list_contacts(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                   account: Optional[Text] = None, q: Optional[Text] = Query(None, max_length=200)):
     qs = _contacts(request.auth)
     if account is not None:

@@ -8,7 +8,7 @@ from typing import Literal, Optional
 from ninja import Query, Router
 
 from bestby import clock
-from bestby.api.common import MAX_LIMIT, page
+from bestby.api.common import MAX_LIMIT, MAX_OFFSET, page
 from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
 from bestby.clearance.models import Freshness
 from bestby.clearance.review import cached_list
@@ -50,7 +50,7 @@ def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(
 @router.get("/freshness", response=FreshnessPage,
             summary="The cached freshness of the open deals you may see (see `bestby refresh`)")
 def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[valid-type]
-              limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+              limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     qs = _cache(request.auth)
     if state is not None:
         qs = qs.filter(state=state)
@@ -59,6 +59,6 @@ def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[
 
 @router.get("/clearance", response=FreshnessPage,
             summary="The clearance list: expired and stalled deals you may see, not snoozed, heaviest first")
-def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     total, rows = cached_list(request.auth, offset=offset, limit=limit)
     return {"count": total, "limit": limit, "offset": offset, "items": [freshness_row(f) for f in rows]}

@@ -27,25 +27,27 @@ Times
     offset: a seller's local date is derived from it, and a naive time would be
     read in the server's zone. It may not lie in the future (beyond
     ``CLOCK_SKEW``, for a client whose clock runs a little ahead). Times and
-    start dates lie in the years ``YEARS``: a sales record outside them is a
-    typing error, and the calendar arithmetic must not run off the end of
+    start dates lie in :data:`bestby.bounds.DATES` (every request body is
+    checked against it, ``bestby.api.schemas``): a sales record outside it is
+    a typing error, and the calendar arithmetic must not run off the end of
     Python's dates.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+
 from datetime import datetime, timedelta
 from typing import Optional
 
 from django.db.models import Prefetch
 from ninja import Query, Router
 
-from bestby import clock
+from bestby import bounds, clock
 from bestby.activities.models import Lead, Touch
 from bestby.api.common import created, ext
 from bestby.api.errors import FieldError, not_found
-from bestby.api.schemas import Error, Text
+from bestby.api.schemas import Error, Key, Text
 from bestby.api.schemas_cadences import (AdherenceOut, BuyerIn, CadenceIn, CadenceOut, CadenceTaskOut, ConvertIn, ConvertOut,
                                          EnrolIn, EnrollmentOut,
                                          OneMoreCallIn, SocialIn, SocialOut, TaskDoneIn, TaskSkipIn, TodayOut)
@@ -57,8 +59,6 @@ router = Router(tags=["cadences"])
 Refusals = {404: Error, 409: Error, 422: Error}
 #: how far ahead of the server's clock an ``at`` may be: a client clock a little fast is not bad input
 CLOCK_SKEW = timedelta(minutes=5)
-#: the years a time or a start date may lie in (see the module doc)
-YEARS = (1900, 2200)
 
 
 @contextmanager
@@ -80,7 +80,7 @@ def tasks_for(user):
     return access.tasks_for(user).select_related("owner", "lead", "contact", "deal", "enrollment__cadence", "touch")
 
 
-def _task(user, task_id: int) -> CadenceTask:
+def _task(user, task_id: Key) -> CadenceTask:
     task = tasks_for(user).filter(pk=task_id).first()
     if task is None:
         raise not_found("task", task_id)
@@ -110,9 +110,10 @@ def _instant(at: Optional[datetime], field: str = "at", future: bool = False) ->
 
 
 def _in_years(value, field: str):
-    if not YEARS[0] <= value.year <= YEARS[1]:
-        raise FieldError(422, field, f"{value.isoformat()} is not in the years {YEARS[0]} to {YEARS[1]}")
-    return value
+    try:
+        return bounds.DATES.check(field, value)
+    except bounds.OutOfBounds as exc:
+        raise FieldError(422, field, exc.message) from None
 
 
 # ---------------------------------------------------------------- rows
@@ -174,11 +175,11 @@ def enrol(request, payload: EnrolIn):
         cadence = Cadence.objects.filter(name=payload.cadence).first()
         if cadence is None:
             raise FieldError(422, "cadence", f"no cadence {payload.cadence!r}")
-    if payload.start is not None:
-        _in_years(payload.start, "start")
     leads = _leads(user, payload.leads)
     contacts = _contacts(user, payload.contacts)
     with refused():
+        if payload.start is not None:
+            services.check_start(payload.start, clock.now())
         enrolments = services.enrol(leads=leads, contacts=contacts, cadence=cadence, start=payload.start, by=user)
     tasks = {}
     for t in tasks_for(user).filter(enrollment__in=enrolments).order_by("position"):
@@ -249,7 +250,7 @@ def today(request, user: Optional[Text] = None, at: Optional[datetime] = None):
 
 @router.post("/tasks/{task_id}/done", response={200: CadenceTaskOut, **Refusals},
              summary="Done: record the touch with its outcome; a late step shifts the later ones")
-def task_done(request, task_id: int, payload: TaskDoneIn):
+def task_done(request, task_id: Key, payload: TaskDoneIn):
     user = request.auth
     task = _task(user, task_id)
     with refused():
@@ -260,7 +261,7 @@ def task_done(request, task_id: int, payload: TaskDoneIn):
 
 @router.post("/tasks/{task_id}/skip", response={200: CadenceTaskOut, **Refusals},
              summary="Skip: recorded as skipped, no touch, nothing moves")
-def task_skip(request, task_id: int, payload: TaskSkipIn):
+def task_skip(request, task_id: Key, payload: TaskSkipIn):
     user = request.auth
     task = _task(user, task_id)
     with refused():
@@ -268,7 +269,7 @@ def task_skip(request, task_id: int, payload: TaskSkipIn):
     return task_row(_task(user, task.pk))
 
 
-def _engaged(request, task_id: int, payload: BuyerIn, outcome: str) -> dict:
+def _engaged(request, task_id: Key, payload: BuyerIn, outcome: str) -> dict:
     user = request.auth
     task = _task(user, task_id)
     with refused():
@@ -279,13 +280,13 @@ def _engaged(request, task_id: int, payload: BuyerIn, outcome: str) -> dict:
 
 @router.post("/tasks/{task_id}/reply", response={200: CadenceTaskOut, **Refusals},
              summary="The buyer replied: an inbound touch; the cadence ends, the lead is engaged")
-def task_reply(request, task_id: int, payload: BuyerIn):
+def task_reply(request, task_id: Key, payload: BuyerIn):
     return _engaged(request, task_id, payload, "replied")
 
 
 @router.post("/tasks/{task_id}/meeting-booked", response={200: CadenceTaskOut, **Refusals},
              summary="The buyer booked a meeting: an inbound touch; the cadence ends, the lead is engaged")
-def task_meeting_booked(request, task_id: int, payload: BuyerIn):
+def task_meeting_booked(request, task_id: Key, payload: BuyerIn):
     return _engaged(request, task_id, payload, "meeting_booked")
 
 

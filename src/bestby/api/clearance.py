@@ -6,7 +6,7 @@ from ninja import Router
 
 from bestby.api.common import created, visible
 from bestby.api.errors import not_found
-from bestby.api.schemas import Text, ActionOut, ClearIn, Error, SnoozeIn, UndoIn
+from bestby.api.schemas import Key, Text, ActionOut, ClearIn, Error, SnoozeIn, UndoIn
 from bestby.clearance import services
 from bestby.clearance.models import ClearanceAction
 from bestby.people import access
@@ -47,7 +47,7 @@ def snooze(request, deal_id: Text, payload: SnoozeIn):
 
 @router.post("/actions/{action_id}/undo", response={201: ActionOut, **Refusals},
              summary="Undo one clear or snooze (once)")
-def undo(request, action_id: int, payload: UndoIn):
+def undo(request, action_id: Key, payload: UndoIn):
     action = ClearanceAction.objects.select_related("deal").filter(pk=action_id).first()
     if action is None or not access.can_change(request.auth, action.deal):
         raise not_found("clearance action", action_id)

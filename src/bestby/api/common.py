@@ -11,6 +11,8 @@ from bestby.people import access
 from bestby.people.models import User
 
 MAX_LIMIT = 500
+#: the largest offset a list accepts: far above any store, far below the 2**63 a database refuses (bestby.bounds.POSITION)
+MAX_OFFSET = 1_000_000_000
 
 
 def page(qs: QuerySet, limit: int, offset: int, row) -> dict:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from ninja import Query, Router
 
-from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, owner_ref, page, ref, taken, visible
+from bestby.api.common import created, MAX_LIMIT, MAX_OFFSET, ext, new_external_id, owner_ref, page, ref, taken, visible
 from bestby.api.errors import FieldError
 from bestby.api.schemas import Text, DealIn, DealOut, DealPage, DealPatch, Error
 from bestby.people import access
@@ -35,7 +35,7 @@ def _account(user, key: str | None):
 
 
 @router.get("/deals", response=DealPage, summary="List the deals you may see")
-def list_deals(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+def list_deals(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                owner: Optional[Text] = None, stage: Optional[Text] = None,
                status: Optional[Literal["open", "won", "lost"]] = None, pipeline: Optional[Text] = None,
                q: Optional[Text] = Query(None, max_length=200)):
@@ -63,6 +63,8 @@ def create_deal(request, payload: DealIn):
     if stage is None:
         raise FieldError(422, "stage", f"no stage {payload.stage!r} in pipeline {pipeline.name!r}")
     owner = owner_ref(user, payload.owner) if payload.owner is not None else user
+    services.check_close_date(close_date=payload.close_date, status=stage.kind,
+                              confirmed=payload.confirm_past_close_date)
     try:
         deal = services.create_deal(
             external_id=external_id, pipeline=pipeline, stage=stage, by=user, name=payload.name,
@@ -80,12 +82,13 @@ def patch_deal(request, deal_id: Text, payload: DealPatch):
     deal = visible(_deals(user), "deal", deal_id)
     changes = payload.dict(exclude_unset=True)
     version, reason = changes.pop("version"), changes.pop("reason", "")
+    confirmed = changes.pop("confirm_past_close_date", False)
     with transaction.atomic():
-        deal = _apply(user, deal, changes, version, reason)
+        deal = _apply(user, deal, changes, version, reason, confirmed)
     return deal_row(_deals(user).get(pk=deal.pk))
 
 
-def _apply(user, deal: Deal, changes: dict, version: int, reason: str) -> Deal:
+def _apply(user, deal: Deal, changes: dict, version: int, reason: str, confirmed: bool = False) -> Deal:
     """Resolve the references of ``changes`` and apply them with the one edit use case (all or nothing)."""
     fields = {}
     for key in ("name", "source"):
@@ -110,4 +113,4 @@ def _apply(user, deal: Deal, changes: dict, version: int, reason: str) -> Deal:
         raise FieldError(422, "lost_reason", "set it together with a move to a lost stage")
     return services.edit_deal(deal=deal, by=user, expected_version=version, reason=reason, stage=stage,
                               close_date=changes.get("close_date"), lost_reason=changes.get("lost_reason") or "",
-                              **fields)
+                              confirm_past_close_date=confirmed, **fields)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from bestby import bounds
 from bestby.clearance.services import ClearanceError
 from bestby.goals.params import ParamError
 from bestby.goals.services import QuotaDenied, QuotaError
@@ -31,6 +33,11 @@ def not_found(what: str, key) -> FieldError:
 def _split(message: str) -> tuple[str | None, str]:
     head, sep, rest = message.partition(": ")
     return (head, rest) if sep and head.isidentifier() else (None, message)
+
+
+def _msg(error: dict) -> str:
+    """Pydantic's message, without the "Value error, " it puts before the text of a validator's ValueError."""
+    return error.get("msg", "").removeprefix("Value error, ")
 
 
 def _field(loc) -> str | None:
@@ -81,8 +88,8 @@ def install(api) -> None:
     def _invalid(request, exc):
         first = exc.errors[0] if exc.errors else {}
         field = _field(first.get("loc", ()))
-        detail = f"{field}: {first.get('msg', 'invalid')}" if field else first.get("msg", "invalid input")
-        errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors]
+        detail = f"{field}: {_msg(first) or 'invalid'}" if field else _msg(first) or "invalid input"
+        errors = [{"field": _field(e.get("loc", ())), "message": _msg(e)} for e in exc.errors]
         return api.create_response(request, {"detail": detail, "field": field, "errors": errors}, status=422)
 
     @api.exception_handler(AuthenticationError)
@@ -99,6 +106,20 @@ def install(api) -> None:
     @api.exception_handler(Http404)
     def _404(request, exc):
         return reply(request, 404, "not found")
+
+    @api.exception_handler(bounds.OutOfBounds)
+    def _out_of_bounds(request, exc):
+        return reply(request, 422, exc.message, exc.field)
+
+    @api.exception_handler(Exception)
+    def _crash(request, exc):
+        # A defect, not bad input: an API client gets JSON (never Django's HTML error page), and the
+        # operator gets the traceback where every 500 is logged (the django.request logger: stderr or
+        # BESTBY_LOG_FILE, docs/operations.md).
+        logging.getLogger("django.request").error("Internal Server Error: %s", request.path, exc_info=exc,
+                                                  extra={"status_code": 500, "request": request})
+        return reply(request, 500, "internal error (a defect in bestby, not your input); the server's log "
+                                   "has the details")
 
 
 def json_405(view):

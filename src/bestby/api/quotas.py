@@ -13,7 +13,7 @@ from typing import Optional
 
 from ninja import Query, Router
 
-from bestby.api.common import MAX_LIMIT, Status, created, page
+from bestby.api.common import MAX_LIMIT, MAX_OFFSET, Status, created, page
 from bestby.api.errors import not_found
 from bestby.api.schemas import Error, Text
 from bestby.api.schemas_reports import QuotaIn, QuotaList, QuotaOut, QuotaPatch
@@ -47,7 +47,7 @@ def _get(user, quota_id: int) -> Quota:
 @router.get("/quotas", response=QuotaList, summary="The quotas you may see (admins: all; managers: their "
                                                      "sellers' and team's; reps: their own)")
 def list_quotas(request, owner: Optional[Text] = None, limit: int = Query(100, ge=1, le=MAX_LIMIT),
-                offset: int = Query(0, ge=0)):
+                offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     qs = _visible(request.auth)
     if owner:
         qs = qs.filter(owner_key=owner)

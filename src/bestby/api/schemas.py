@@ -8,7 +8,11 @@ from typing import Annotated, Literal, Optional
 
 from ninja import Field
 from ninja import Schema as _Schema
-from pydantic import AfterValidator, field_validator
+import math
+
+from pydantic import AfterValidator, ValidationInfo, field_validator
+
+from bestby import bounds
 
 from bestby.format import BUYING_ROLES, CHANNELS, DIRECTIONS, OUTCOMES
 
@@ -19,14 +23,45 @@ def _no_nul(value):
     return value
 
 
+def _in_bounds(value):
+    """An input value the store can hold (bestby.bounds): no NUL, dates in 1900..2199, integers in 64 bits, finite floats.
+
+    Applied to every field of every request body and to the query and path
+    parameters typed ``Text``/``Day``; a field's own ``Field(le=..)`` or
+    ``max_digits`` narrows it further.
+    """
+    _no_nul(value)
+    if isinstance(value, (date, datetime)):
+        if not bounds.DATES.holds(value):
+            raise ValueError(f"{value:%Y-%m-%d} is out of range: give a date from {bounds.DATES.first:%Y-%m-%d} "
+                             f"to {bounds.DATES.last:%Y-%m-%d}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -(2 ** 63) < value < 2 ** 63:
+            raise ValueError("is out of range: too large a whole number")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]  # for query and path parameters
+Day = Annotated[date, AfterValidator(_in_bounds)]  # a date query parameter
+Key = Annotated[int, Field(ge=1, le=2 ** 63 - 1)]  # a database key in a path (a larger one would overflow the query)
 
 
 class Schema(_Schema):
+    """Every request body is checked field by field (:func:`_in_bounds`); answers are what is stored, unchecked.
+
+    A response is validated by django-ninja with ``response_status`` in the
+    context: a stored value that an input would be refused for (a NUL written
+    before the check existed) is answered as it is, never turned into a 500.
+    """
+
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value):
-        return _no_nul(value)
+    def _bounded(cls, value, info: ValidationInfo):
+        if info.context and "response_status" in info.context:
+            return value
+        return _in_bounds(value)
 
 
 OptText = Field(None, max_length=300)
@@ -63,21 +98,27 @@ ID_HELP = ("external id; admins only (an integration keeping its CRM's ids): any
            "gets a new one (api-deal-...)")
 
 
+#: the confirmation a close date before today on an open deal needs (bestby.pipeline.services.check_close_date)
+CONFIRM_HELP = "true to keep a close date before today on an open deal (refused with 422 otherwise)"
+
+
 class DealIn(Schema):
     id: Optional[str] = Field(None, min_length=1, max_length=120, description=ID_HELP)
     pipeline: str = Field(..., min_length=1, max_length=120)
     stage: str = Field(..., min_length=1, max_length=120)
-    name: str = Field("", max_length=300)
+    name: str = Field(..., min_length=1, max_length=300, pattern=r"\S", description="a deal needs a name")
     amount: Optional[Decimal] = Money
     close_date: Optional[date] = None
+    confirm_past_close_date: bool = Field(False, description=CONFIRM_HELP)
     owner: Optional[str] = Field(None, max_length=120, description="user external id; default: you")
     account: Optional[str] = Field(None, max_length=120)
     source: str = Field("", max_length=120)
 
 
 class DealPatch(Schema):
-    version: int = Field(..., ge=1, description="the version you loaded; a stale one is refused (409)")
-    name: Optional[str] = OptText
+    version: int = Field(..., ge=1, le=2_147_483_647,
+                         description="the version you loaded; a stale one is refused (409)")
+    name: Optional[str] = Field(None, min_length=1, max_length=300, pattern=r"\S", description="not blank")
     amount: Optional[Decimal] = Money
     owner: Optional[str] = Field(None, max_length=120)
     account: Optional[str] = Field(None, max_length=120)
@@ -85,6 +126,7 @@ class DealPatch(Schema):
     stage: Optional[str] = Field(None, min_length=1, max_length=120)
     lost_reason: Optional[str] = OptText
     close_date: Optional[date] = None
+    confirm_past_close_date: bool = Field(False, description=CONFIRM_HELP)
     reason: str = Field("", max_length=1000, description="why (kept in the audit log)")
 
 

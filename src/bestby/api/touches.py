@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from bestby.activities.models import Touch
 from bestby.api import records
-from bestby.api.common import created, MAX_LIMIT, ext, new_external_id, page, ref, visible
+from bestby.api.common import created, MAX_LIMIT, MAX_OFFSET, ext, new_external_id, page, ref, visible
 from bestby.api.schemas import Text, Error, TouchIn, TouchOut, TouchPage, TouchPatch
 from bestby.people import access
 
@@ -27,7 +27,7 @@ def _touches(user):
 
 
 @router.get("/touches", response=TouchPage, summary="List the touches you may see (newest first)")
-def list_touches(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+def list_touches(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                  deal: Optional[Text] = None, account: Optional[Text] = None, contact: Optional[Text] = None,
                  owner: Optional[Text] = None, since: Optional[datetime] = None):
     qs = _touches(request.auth)

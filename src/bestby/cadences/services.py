@@ -55,6 +55,26 @@ class CadenceError(ValueError):
         self.message = message
 
 
+#: how far before or after today a cadence may start: a year back records a run done on paper; years back
+#: is a typo that would make all six touches overdue at once (and a year ahead is past any plan)
+START_WINDOW = timedelta(days=366)
+
+
+def check_start(start: date, now: datetime) -> None:
+    """Refuse a start date more than :data:`START_WINDOW` before or after today (UTC), naming ``start``.
+
+    For the places a person types a start date (the API, the enrol form, the
+    command line); :func:`enrol` itself takes any date, as an import of a
+    past cadence does.
+    """
+    today = now.date()
+    if start < today - START_WINDOW:
+        raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ago; a cadence starts today or "
+                                    "recently: choose a later date")
+    if start > today + START_WINDOW:
+        raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ahead; choose an earlier date")
+
+
 def _now() -> datetime:
     """Now, from the one clock (:mod:`bestby.clock`); this module's short name for it."""
     return clock.now()

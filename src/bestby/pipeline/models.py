@@ -100,6 +100,18 @@ class Deal(models.Model):
     def __str__(self) -> str:
         return self.name or self.external_id
 
+    def invalid_fields(self) -> dict[str, object]:
+        """The fields whose stored value is outside their column's bound, with the value as stored.
+
+        Empty for every deal written through bestby since bounds are checked
+        (bestby.bounds); a row written before, or by hand in SQL, shows its bad
+        value as invalid on its own page and rows instead of failing them.
+        """
+        from bestby import columns
+
+        return {name: getattr(self, name) for name in ("amount", "close_date", "created_at", "closed_at")
+                if not columns.bound("pipeline.Deal", name).holds(getattr(self, name))}
+
 
 class StageEvent(AppendOnlyModel):
     """A stage change; the first one of a deal (no ``from_stage``) is its entry."""

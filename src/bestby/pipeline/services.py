@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from bestby import clock
+from bestby import bounds, clock, columns
 from bestby.audit.services import record
 from bestby.pipeline.models import CloseDateEvent, Deal, DealStatus, Pipeline, Stage, StageEvent
 
@@ -31,6 +31,29 @@ class StaleEdit(DealError):
 
 class DuplicateDeal(DealError):
     """A deal with this external id exists already (nothing was written)."""
+
+
+def _checked(field: str, value):
+    """``value`` within ``Deal.field``'s column (amount, dates) and free of NUL (text), or DealError naming it."""
+    try:
+        if isinstance(value, str):
+            return bounds.check_text(field, value)
+        return columns.check("pipeline.Deal", field, value)
+    except bounds.OutOfBounds as exc:
+        raise DealError(str(exc)) from None
+
+
+def check_close_date(*, close_date: date | None, status: str, confirmed: bool) -> None:
+    """Refuse a close date before today on a deal that stays open, unless the person confirmed it.
+
+    An open deal's expected close date in the past is almost always a typo or
+    a forgotten push; it also makes the deal look overdue at once. A person
+    may mean it (the deal slipped and the date records when it should have
+    closed), so it is refused with what to do, not forbidden.
+    """
+    if close_date is not None and status == DealStatus.OPEN and not confirmed and close_date < clock.today():
+        raise DealError(f"close_date: {close_date:%Y-%m-%d} is in the past and the deal is open; "
+                        "choose a later date, or confirm that the past date is meant")
 
 
 def _now() -> datetime:
@@ -59,6 +82,9 @@ def create_deal(*, external_id: str, pipeline: Pipeline, stage: Stage, by=None, 
                 at: datetime | None = None, source: str = "", product=None) -> Deal:
     """Create a deal in ``stage``, with its entry event and its first close date."""
     at = at or _now()
+    amount, close_date, at = _checked("amount", amount), _checked("close_date", close_date), _checked("created_at", at)
+    for field, text in (("external_id", external_id), ("name", name), ("source", source)):
+        _checked(field, text)
     if stage.pipeline_id != pipeline.pk:
         raise DealError(f"stage: {stage.name!r} is not a stage of pipeline {pipeline.name!r}")
     if Deal.objects.filter(external_id=external_id).exists():
@@ -126,6 +152,7 @@ def change_close_date(*, deal: Deal, close_date: date, by=None, at: datetime | N
                       expected_version: int | None = None) -> Deal:
     """Change the expected close date; record the event (a push when it moves later) and audit it."""
     at = at or _now()
+    _checked("close_date", close_date)
     deal = _lock(deal, expected_version)
     if close_date == deal.close_date:
         return deal
@@ -144,6 +171,11 @@ def update_deal(*, deal: Deal, by=None, expected_version: int | None = None, rea
     unknown = set(changes) - allowed
     if unknown:
         raise DealError(f"{sorted(unknown)[0]}: change it with move_deal or change_close_date, not update_deal")
+    for key in ("name", "amount", "source", "currency"):
+        if key in changes:
+            changes[key] = _checked(key, changes[key])
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise DealError("name: a deal needs a name; type one")
     deal = _lock(deal, expected_version)
     before = snapshot(deal)
     for key, value in changes.items():
@@ -157,7 +189,8 @@ def update_deal(*, deal: Deal, by=None, expected_version: int | None = None, rea
 
 @transaction.atomic
 def edit_deal(*, deal: Deal, by=None, expected_version: int, reason: str = "", stage: Stage | None = None,
-              close_date: date | None = None, lost_reason: str = "", **fields) -> Deal:
+              close_date: date | None = None, lost_reason: str = "", confirm_past_close_date: bool = False,
+              **fields) -> Deal:
     """One edit of a deal from a form or the API: plain fields, close date and stage, all or nothing.
 
     Each part goes through its own use case (``update_deal``, then
@@ -166,9 +199,13 @@ def edit_deal(*, deal: Deal, by=None, expected_version: int, reason: str = "", s
     ``expected_version`` is stale, even when it changes nothing (the editor
     learns of the other edit). ``fields`` equal to the stored values are left
     out; ``stage``/``close_date`` None mean "unchanged". The version rises by
-    one per part that changed.
+    one per part that changed. A new close date before today on a deal that
+    stays open needs ``confirm_past_close_date`` (:func:`check_close_date`).
     """
     current = Deal.objects.select_related("stage").get(pk=deal.pk)
+    if close_date is not None and close_date != current.close_date:
+        check_close_date(close_date=close_date, status=(stage or current.stage).kind if (stage or current.stage)
+                         else current.status, confirmed=confirm_past_close_date)
     plain = {k: v for k, v in fields.items() if getattr(current, k) != v}
     changed = bool(plain) or (close_date is not None and close_date != current.close_date) or (
         stage is not None and stage.pk != current.stage_id)

@@ -205,9 +205,11 @@ def _start(raw: str) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        start = date.fromisoformat(raw)
     except ValueError:
         raise services.CadenceError("start", f"{raw!r} is not a date YYYY-MM-DD") from None
+    services.check_start(start, clock.now())
+    return start
 
 
 @login_required

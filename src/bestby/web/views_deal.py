@@ -18,7 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
-from bestby import clock
+from bestby import clock, columns
+from bestby.bounds import OutOfBounds, check_date
 from bestby.audit.models import AuditEntry
 from bestby.clearance.models import ClearanceAction
 from bestby.people import access
@@ -73,6 +74,7 @@ class EditForm:
     stage: str
     version: str
     errors: dict
+    confirm_past_close_date: bool = False
 
     @classmethod
     def initial(cls, deal: Deal) -> EditForm:
@@ -82,11 +84,19 @@ class EditForm:
 
     @classmethod
     def bound(cls, data) -> EditForm:
-        return cls(*(data.get(k, "").strip() for k in ("name", "amount", "close_date", "stage", "version")), {})
+        return cls(*(data.get(k, "").strip() for k in ("name", "amount", "close_date", "stage", "version")), {},
+                   data.get("confirm_past_close_date") == "yes")
+
+    @property
+    def past_close_date(self) -> bool:
+        """Whether the close date was refused for being in the past (the page then offers to confirm it)."""
+        return "in the past" in self.errors.get("close_date", "")
 
     def cleaned(self, deal: Deal) -> dict:
         """Parse into typed values, recording an error per field that does not parse."""
-        out = {"name": self.name}
+        out = {"name": self.name, "confirm_past_close_date": self.confirm_past_close_date}
+        if not self.name:
+            self.errors["name"] = "a deal needs a name; type one"
         try:
             out["version"] = int(self.version)
         except ValueError:
@@ -95,12 +105,17 @@ class EditForm:
             out["amount"] = Decimal(self.amount.replace(",", "")) if self.amount else None
             if out["amount"] is not None and not out["amount"].is_finite():
                 raise InvalidOperation
+            out["amount"] = columns.check("pipeline.Deal", "amount", out["amount"])
         except InvalidOperation:
             self.errors["amount"] = f"{self.amount!r} is not a number"
+        except OutOfBounds as exc:
+            self.errors["amount"] = exc.message
         if len(self.name) > Deal._meta.get_field("name").max_length:
             self.errors["name"] = "too long"
         try:
-            out["close_date"] = date.fromisoformat(self.close_date) if self.close_date else None
+            out["close_date"] = check_date("close_date", date.fromisoformat(self.close_date)) if self.close_date else None
+        except OutOfBounds as exc:
+            self.errors["close_date"] = exc.message
         except ValueError:
             self.errors["close_date"] = f"{self.close_date!r} is not a date (YYYY-MM-DD)"
         if out.get("close_date") is None and deal.close_date is not None and "close_date" not in self.errors:
@@ -115,7 +130,8 @@ class EditForm:
 def apply_edit(deal: Deal, values: dict, *, by) -> Deal:
     """Apply the form's values through the one edit use case (all or nothing, version checked)."""
     return services.edit_deal(deal=deal, by=by, expected_version=values["version"], name=values["name"],
-                              amount=values["amount"], close_date=values["close_date"], stage=values["stage"])
+                              amount=values["amount"], close_date=values["close_date"], stage=values["stage"],
+                              confirm_past_close_date=values["confirm_past_close_date"])
 
 
 _HIDDEN = {"version", "audit_id", "stage_id", "stage_event_id", "leads"}
@@ -139,6 +155,7 @@ def _context(user, deal: Deal, form: EditForm, **extra) -> dict:
         entry.changes = changes(entry.before, entry.after)
     actions = (ClearanceAction.objects.filter(deal=deal).select_related("by", "undone_by").order_by("-pk"))
     return {"deal": deal, "f": _freshness(deal), "timeline": timeline(user, deal), "form": form,
+            "invalid": deal.invalid_fields(),
             "stages": deal.pipeline.stages.all(), "audit": audit, "actions": actions, **extra}
 
 

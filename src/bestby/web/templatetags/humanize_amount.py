@@ -3,6 +3,11 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 
+from bestby.bounds import DecimalBound
+
+#: the widest money column (accounts' annual revenue, DECIMAL(20, 2)); a value past it was never a valid amount
+_MONEY = DecimalBound(20, 2)
+
 register = template.Library()
 
 
@@ -11,6 +16,8 @@ def amount(value) -> str:
     """Format money as ``12,345 USD`` (whole units: pipeline totals are not cent-exact decisions)."""
     if value is None:
         return "–"
+    if not _MONEY.holds(value):  # stored before bounds were checked (or by hand): say so, do not fail the page
+        return f"invalid amount ({value})"
     return f"{Decimal(value):,.0f} {settings.BESTBY_CURRENCY}"
 
 
