@@ -14,7 +14,12 @@ Why each rule exists:
   refuses a larger value with an error (a 500 if nothing checked it first);
   SQLite stores it anyway, as a float, and every later read of the row fails
   in Django's decimal converter, taking down each page that lists the deal.
-  ``1e20`` in ``amount`` (``DECIMAL(18, 2)``, so 16 digits) is refused; more
+  SQLite keeps every decimal as a 64-bit float, exact to 15 significant
+  digits (:data:`EXACT_DIGITS`): ``9999999999999999.99`` came back as
+  ``1.00000000000000E+16``. So a money column takes at most 15 digits in
+  all, on both databases (the same store moves between them by backup and
+  export without a digit changing): ``amount`` (``DECIMAL(18, 2)``) keeps up
+  to 9,999,999,999,999.99, ten trillion, far above any deal. ``1e20`` is refused; more
   decimal places than the column keeps are refused from people (they typed
   something the store would silently round) and rounded half-even from files
   (``rounding=True``: a CRM export of ``1234.5678`` means that amount, to the
@@ -49,6 +54,10 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+
+#: the significant digits SQLite keeps exactly (a 64-bit float's 15; see the module docstring)
+EXACT_DIGITS = 15
 
 
 class OutOfBounds(ValueError):

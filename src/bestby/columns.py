@@ -1,7 +1,8 @@
 """The bound of a stored column, read off its Django field: the one source of each column's range.
 
 ``bound("pipeline.Deal", "amount")`` is the :class:`bestby.bounds.DecimalBound`
-of ``DECIMAL(18, 2)``; an ``IntegerField`` gives Django's portable 32-bit
+of ``DECIMAL(18, 2)``, narrowed to :data:`bestby.bounds.EXACT_DIGITS` (15)
+significant digits, the most SQLite keeps exactly (9,999,999,999,999.99); an ``IntegerField`` gives Django's portable 32-bit
 range (the same on SQLite and PostgreSQL), a ``PositiveSmallIntegerField``
 0..32,767; a ``DateField`` or ``DateTimeField`` the window
 :data:`bestby.bounds.DATES`. Money, quantities and other amounts that cannot be
@@ -17,7 +18,7 @@ from functools import lru_cache
 from django.apps import apps
 from django.db import models
 
-from bestby.bounds import DATES, DecimalBound, FloatBound, IntBound
+from bestby.bounds import DATES, EXACT_DIGITS, DecimalBound, FloatBound, IntBound
 
 #: Django's portable integer ranges (django.db.backends.base.operations.integer_field_ranges)
 _INT_RANGES = {
@@ -45,7 +46,8 @@ def bound(model: str, field: str):
     spec = apps.get_model(model)._meta.get_field(field)
     key = f"{model}.{field}"
     if isinstance(spec, models.DecimalField):
-        return DecimalBound(spec.max_digits, spec.decimal_places, Decimal(0) if key in NON_NEGATIVE else None)
+        return DecimalBound(min(spec.max_digits, EXACT_DIGITS), spec.decimal_places,
+                            Decimal(0) if key in NON_NEGATIVE else None)
     kind = spec.get_internal_type()
     if kind in _INT_RANGES:
         lo, hi = _INT_RANGES[kind]

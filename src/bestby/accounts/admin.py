@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from bestby.accounts.models import Account, Contact, WalletRow
+from bestby.web.admin_bounds import BoundedAdmin
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(BoundedAdmin):
     list_display = ("external_id", "name", "sector", "territory", "employees", "annual_revenue")
     search_fields = ("external_id", "name")
     list_filter = ("territory", "sector")
@@ -12,13 +13,13 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(BoundedAdmin):
     list_display = ("external_id", "name", "title", "account", "buying_role")
     search_fields = ("external_id", "name", "email")
     raw_id_fields = ("account",)
 
 
 @admin.register(WalletRow)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(BoundedAdmin):
     list_display = ("account", "category", "potential_annual_spend", "incumbent")
     raw_id_fields = ("account",)

@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from bestby import clock
 from bestby.api.common import MAX_LIMIT, MAX_OFFSET, page
-from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
+from bestby.api.schemas import Error, FreshnessPage, Moment, ShelfLifeRow
 from bestby.clearance.models import Freshness
 from bestby.clearance.review import cached_list
 from bestby.engine.rules import STATES
@@ -34,7 +34,7 @@ def _cache(user):
 
 @router.get("/shelf-life", response={200: list[ShelfLifeRow], 422: Error},
             summary="Each stage's best-by (the q-quantile of time in stage) and the whole cycle's, per pipeline")
-def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(0.8, ge=0, le=1),
+def shelf_life_rows(request, as_of: Optional[Moment] = None, q: float = Query(0.8, ge=0, le=1),
                     by: Optional[Literal["owner", "team", "product", "source", "amount_band"]] = None):
     from bestby.engine.shelf_life import shelf_life
     from bestby.pipeline.analytics import store_reader

@@ -326,7 +326,7 @@ def social(request, payload: SocialIn):
 
 @router.post("/leads/{lead_id}/convert", response={201: ConvertOut, 404: Error, 422: Error},
              summary="Make an engaged lead a deal, at the first meeting stage (the pipeline's first open stage)")
-def convert(request, lead_id: str, payload: ConvertIn):
+def convert(request, lead_id: Text, payload: ConvertIn):
     from bestby.pipeline.models import Pipeline, Stage
 
     user = request.auth

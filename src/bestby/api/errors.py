@@ -118,8 +118,10 @@ def install(api) -> None:
         # BESTBY_LOG_FILE, docs/operations.md).
         logging.getLogger("django.request").error("Internal Server Error: %s", request.path, exc_info=exc,
                                                   extra={"status_code": 500, "request": request})
-        return reply(request, 500, "internal error (a defect in bestby, not your input); the server's log "
-                                   "has the details")
+        response = reply(request, 500, "internal error (a defect in bestby, not your input); the server's log "
+                                       "has the details")
+        response._has_been_logged = True  # logged above, with the traceback; Django would log it again without
+        return response
 
 
 def json_405(view):

@@ -15,7 +15,7 @@ from ninja import Query, Router
 
 from bestby.api.common import MAX_LIMIT, MAX_OFFSET, Status, created, page
 from bestby.api.errors import not_found
-from bestby.api.schemas import Error, Text
+from bestby.api.schemas import Error, Key, Text
 from bestby.api.schemas_reports import QuotaIn, QuotaList, QuotaOut, QuotaPatch
 from bestby.goals.models import Quota
 from bestby.goals.services import QuotaDenied, change_quota, create_quota, delete_quota, quota_values
@@ -37,7 +37,7 @@ def _row(editable):
     return row
 
 
-def _get(user, quota_id: int) -> Quota:
+def _get(user, quota_id: Key) -> Quota:
     quota = _visible(user).filter(pk=quota_id).first()
     if quota is None:
         raise not_found("quota", quota_id)
@@ -65,7 +65,7 @@ def add_quota(request, payload: QuotaIn):
 
 @router.patch("/quotas/{quota_id}", response={200: QuotaOut, 403: Error, 404: Error, 422: Error},
               summary="Change a quota (fields left out keep their values; a period replaces both days)")
-def edit_quota(request, quota_id: int, payload: QuotaPatch):
+def edit_quota(request, quota_id: Key, payload: QuotaPatch):
     quota = _get(request.auth, quota_id)
     given = payload.model_dump(exclude_unset=True)
     values = quota_values(
@@ -77,7 +77,7 @@ def edit_quota(request, quota_id: int, payload: QuotaPatch):
 
 
 @router.delete("/quotas/{quota_id}", response={204: None, 403: Error, 404: Error}, summary="Delete a quota")
-def remove_quota(request, quota_id: int):
+def remove_quota(request, quota_id: Key):
     quota = _get(request.auth, quota_id)
     keys = access.quota_editable_keys(request.auth)
     if keys is not None and quota.owner_key not in keys:

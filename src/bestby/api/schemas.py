@@ -45,6 +45,7 @@ def _in_bounds(value):
 
 Text = Annotated[str, AfterValidator(_no_nul)]  # for query and path parameters
 Day = Annotated[date, AfterValidator(_in_bounds)]  # a date query parameter
+Moment = Annotated[datetime, AfterValidator(_in_bounds)]  # a timestamp query parameter
 Key = Annotated[int, Field(ge=1, le=2 ** 63 - 1)]  # a database key in a path (a larger one would overflow the query)
 
 
@@ -65,7 +66,7 @@ class Schema(_Schema):
 
 
 OptText = Field(None, max_length=300)
-Money = Field(None, ge=0, max_digits=18, decimal_places=2)
+Money = Field(None, ge=0, max_digits=15, decimal_places=2)  # bestby.bounds.EXACT_DIGITS
 
 
 class Error(Schema):
@@ -156,7 +157,7 @@ class AccountIn(Schema):
     sector: str = Field("", max_length=120)
     territory: str = Field("", max_length=120)
     employees: Optional[int] = Field(None, ge=0, le=10_000_000)
-    annual_revenue: Optional[Decimal] = Field(None, ge=0, max_digits=20, decimal_places=2)
+    annual_revenue: Optional[Decimal] = Field(None, ge=0, max_digits=15, decimal_places=2)
     parent: Optional[str] = Field(None, max_length=120)
     payment_terms_days: Optional[int] = Field(None, ge=0, le=3650)
 
@@ -166,7 +167,7 @@ class AccountPatch(Schema):
     sector: Optional[str] = Field(None, max_length=120)
     territory: Optional[str] = Field(None, max_length=120)
     employees: Optional[int] = Field(None, ge=0, le=10_000_000)
-    annual_revenue: Optional[Decimal] = Field(None, ge=0, max_digits=20, decimal_places=2)
+    annual_revenue: Optional[Decimal] = Field(None, ge=0, max_digits=15, decimal_places=2)
     payment_terms_days: Optional[int] = Field(None, ge=0, le=3650)
 
 

@@ -172,7 +172,7 @@ class QuotaIn(Schema):
                                                                    "fills period_start and period_end")
     period_start: Optional[date] = Field(None, description="the first day (without period)")
     period_end: Optional[date] = Field(None, description="the last day, included (without period)")
-    amount: Decimal = Field(max_digits=18, decimal_places=2, description="greater than 0")
+    amount: Decimal = Field(max_digits=15, decimal_places=2, description="greater than 0")
 
 
 class QuotaPatch(Schema):
@@ -180,7 +180,7 @@ class QuotaPatch(Schema):
     period: Optional[str] = Field(None, max_length=40)
     period_start: Optional[date] = None
     period_end: Optional[date] = None
-    amount: Optional[Decimal] = Field(None, max_digits=18, decimal_places=2)
+    amount: Optional[Decimal] = Field(None, max_digits=15, decimal_places=2)
 
 
 class QuotaList(Schema):

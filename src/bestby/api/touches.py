@@ -10,7 +10,7 @@ from ninja import Query, Router
 from bestby.activities.models import Touch
 from bestby.api import records
 from bestby.api.common import created, MAX_LIMIT, MAX_OFFSET, ext, new_external_id, page, ref, visible
-from bestby.api.schemas import Text, Error, TouchIn, TouchOut, TouchPage, TouchPatch
+from bestby.api.schemas import Moment, Text, Error, TouchIn, TouchOut, TouchPage, TouchPatch
 from bestby.people import access
 
 router = Router(tags=["touches"])
@@ -29,7 +29,7 @@ def _touches(user):
 @router.get("/touches", response=TouchPage, summary="List the touches you may see (newest first)")
 def list_touches(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                  deal: Optional[Text] = None, account: Optional[Text] = None, contact: Optional[Text] = None,
-                 owner: Optional[Text] = None, since: Optional[datetime] = None):
+                 owner: Optional[Text] = None, since: Optional[Moment] = None):
     qs = _touches(request.auth)
     filters = {"deal__external_id": deal, "account__external_id": account, "contact__external_id": contact,
                "owner__external_id": owner, "at__gte": since}

@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime
 from django.db import transaction
 
 from bestby import clock
+from bestby.bounds import DATES
 from bestby.activities.models import Lead
 from bestby.audit.models import AuditEntry
 from bestby.audit.services import record
@@ -165,6 +166,8 @@ def snooze(*, deal, until: date, reason: str, by=None, at: datetime | None = Non
     if not isinstance(until, date) or isinstance(until, datetime):
         raise ClearanceError("until", f"{until!r} is not a date")
     today = at.astimezone(UTC).date()
+    if not DATES.holds(until):
+        raise ClearanceError("until", f"{until.isoformat()} is out of range: choose a date up to {DATES.last}")
     if until <= today:
         raise ClearanceError("until", f"{until.isoformat()} is not after {today.isoformat()}; "
                                       "a snooze must end in the future")

@@ -16,6 +16,11 @@ de-duplicated.
 
 A team's goal comes from rows whose owner is ``team:NAME``; it is not the
 sum of its sellers' goals (teams often carry a goal above that sum).
+
+A row whose period lies outside :data:`bestby.bounds.DATES` (a quota ending
+9999-12-31, stored before bounds were checked) is no goal anyone set: it is
+left out, so every other owner's goal, coverage and forecast still answer
+(the goals page shows that row as invalid, for its owner to correct).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Iterable
 
+from bestby.bounds import DATES
 from bestby.engine.periods import Period
 
 __all__ = ["QuotaRow", "goal", "goals_by_owner", "quota_rows"]
@@ -35,7 +41,8 @@ _CENT = Decimal("0.01")
 def _share(row: QuotaRow, period: Period) -> Decimal:
     _owner, first, last, amount = row
     days = (last - first).days + 1
-    lo, hi = max(first, period.start), min(last + timedelta(days=1), period.end)
+    # min(last + 1, end), without computing last + 1 day (which overflows on date.max)
+    lo, hi = max(first, period.start), min(last, period.end - timedelta(days=1)) + timedelta(days=1)
     overlap = (hi - lo).days
     if overlap <= 0 or days <= 0:
         return Decimal(0)
@@ -68,5 +75,7 @@ def quota_rows(tables: dict) -> list[QuotaRow]:
         return []
     out = []
     for r in q.select("owner_id", "period_start", "period_end", "amount").to_pyarrow().to_pylist():
+        if not (DATES.holds(r["period_start"]) and DATES.holds(r["period_end"])):
+            continue  # see the module's docstring
         out.append((r["owner_id"], r["period_start"], r["period_end"], Decimal(str(r["amount"]))))
     return out

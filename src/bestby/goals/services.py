@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 
 from bestby import clock
+from bestby.bounds import DATES, OutOfBounds
 from bestby.audit.services import record
 from bestby.goals.models import Quota
 from bestby.people import access
@@ -28,7 +29,7 @@ __all__ = ["QuotaDenied", "QuotaError", "QuotaValues", "change_quota", "create_q
            "owner_exists", "quota_values", "snapshot"]
 
 TEAM = "team:"
-MAX_AMOUNT = Decimal("1e16")  # the column holds 18 digits, 2 after the point
+MAX_AMOUNT = Decimal("1e13")  # 15 significant digits, 2 after the point (bestby.bounds.EXACT_DIGITS)
 
 
 class QuotaError(ValueError):
@@ -67,14 +68,23 @@ def owner_exists(key: str) -> bool:
 
 def _date(value, field: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
+        return _in_window(value, field)
     raw = str(value or "").strip()
     if not raw:
         raise QuotaError(field, "is required (or give a period such as 2026-Q1)")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise QuotaError(field, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+    return _in_window(day, field)
+
+
+def _in_window(day: date, field: str) -> date:
+    """``day`` inside bestby.bounds.DATES (a quota ending 9999-12-31 once broke coverage for everyone)."""
+    try:
+        return DATES.check(field, day)
+    except OutOfBounds as exc:
+        raise QuotaError(field, exc.message) from None
 
 
 def _amount(value) -> Decimal:
@@ -88,7 +98,7 @@ def _amount(value) -> Decimal:
     if not amount.is_finite() or amount <= 0:
         raise QuotaError("amount", f"must be greater than 0, got {raw}")
     if amount >= MAX_AMOUNT:
-        raise QuotaError("amount", f"{raw} is too large (at most 16 digits before the point)")
+        raise QuotaError("amount", f"{raw} is too large (at most 13 digits before the point: 9,999,999,999,999.99)")
     if amount != amount.quantize(Decimal("0.01")):
         raise QuotaError("amount", f"{raw} has more than 2 decimals")
     return amount.quantize(Decimal("0.01"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from bestby.pipeline.models import CloseDateEvent, Deal, Pipeline, Stage, StageEvent
+from bestby.web.admin_bounds import BoundedAdmin
 
 
 class StageInline(admin.TabularInline):
@@ -9,7 +10,7 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(BoundedAdmin):
     inlines = [StageInline]
 
 
@@ -39,7 +40,7 @@ class CloseDateEventInline(ReadOnlyHistory):
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(BoundedAdmin):
     list_display = ("external_id", "name", "pipeline", "stage", "status", "owner", "amount", "close_date", "created_at")
     list_filter = ("pipeline", "status", "stage")
     search_fields = ("external_id", "name")

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from bestby.bounds import POSITION
 from bestby.clearance import openbook
 from bestby.clearance.openbook import UNKNOWN, Sums
 from bestby.clearance.snapshot import computed_at
@@ -196,8 +197,8 @@ def column_page(request, stage_id: int):
         offset = int(request.GET.get("offset", "0"))
     except ValueError:
         offset = -1
-    if offset < 0:
-        return HttpResponseBadRequest("offset: give a whole number, 0 or more", content_type="text/plain")
+    if not 0 <= offset <= POSITION.hi:
+        return HttpResponseBadRequest(f"offset: give a whole number from 0 to {POSITION.hi:,}", content_type="text/plain")
     book = openbook.current()
     owners, states = filters.owners(access.owner_ids_for(request.user)), filters.states()
     col = Column(stage, totals=book.totals(owners, states).get(stage.pk, Sums()))

@@ -32,6 +32,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from bestby import clock
+from bestby.bounds import POSITION
 from bestby.clearance import services
 from bestby.clearance import openbook
 from bestby.clearance.review import cached_list, snoozed_deal_keys
@@ -51,9 +52,13 @@ def _today() -> date:
 
 
 def _page_number(request) -> int:
-    """The ``page`` asked for (1 when absent or not a whole number of at least 1)."""
+    """The ``page`` asked for (1 when absent or not a whole number of at least 1; at most a billion).
+
+    The cap keeps the row offset far below the 2**63 a database refuses (an
+    overflow there was a 500); a page past the last shows the last.
+    """
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        return min(max(1, int(request.GET.get("page", "1"))), POSITION.hi)
     except ValueError:
         return 1
 
@@ -154,6 +159,8 @@ def snooze(request):
     try:
         if not ids:
             raise services.ClearanceError("deals", "select at least one deal")
+        if not form["until"]:
+            raise services.ClearanceError("until", "choose a date: the deal comes back to the list on that day")
         try:
             until = date.fromisoformat(form["until"])
         except ValueError:

@@ -3,10 +3,10 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 
-from bestby.bounds import DecimalBound
+from bestby.bounds import EXACT_DIGITS, DecimalBound
 
-#: the widest money column (accounts' annual revenue, DECIMAL(20, 2)); a value past it was never a valid amount
-_MONEY = DecimalBound(20, 2)
+#: the widest amount bestby stores (15 significant digits, bestby.bounds.EXACT_DIGITS); past it, never a valid one
+_MONEY = DecimalBound(EXACT_DIGITS, 2)
 
 register = template.Library()
 
