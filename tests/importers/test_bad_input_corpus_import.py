@@ -322,3 +322,64 @@ def test_the_import_page_shows_the_problem_with_file_line_and_column(store, clie
     assert [row[:3] for row in shown] == [("deals.csv", "2", "amount"), ("touches.csv", "3", "notes")], shown
     assert "is too large" in shown[0][3] and "NUL" in shown[1][3], shown
     assert state() == before
+
+
+# -- a CRM importer ends in the same checks, its problems placed in the user's file ---------------------------------
+
+
+def test_a_crm_export_with_values_out_of_bound_is_refused_with_its_own_file_line_and_column(store, tmp_path):
+    from bestby.importers.crm import csvmap
+    from bestby.importers.crm.dates import Dates
+    from bestby.importers.crm.run import import_mapped
+    from tests.importers.crm.csvmap_files import DEALS, DEALS_MAP, write
+
+    text = (DEALS.replace('"12.500,00"', '"100.000.000.000.000.000.000,00"')       # line 2: 1e20
+            .replace(",8.000,,31/03/2024,", ",8.000,,31/12/9999,")                 # line 3: a far expected close
+            .replace("Initech pilot", "Initech\x00pilot"))                         # line 4: NUL
+    out, findings = csvmap.map_export(write(tmp_path, "deals.csv", text), Dates(None), mapping=DEALS_MAP)
+    with pytest.raises(ImportFailed) as failed:
+        import_mapped(out, findings, source="csvmap:deals.csv", label="test")
+    got = [(p.file, p.line, p.column) for p in failed.value.problems]
+    assert got == [("deals.csv", 2, "Value"), ("deals.csv", 3, "Expected close"), ("deals.csv", 4, "Opportunity")], \
+        failed.value.summary()
+    assert state() == store
+
+
+# -- the Maven data set's mapping refuses them in the publisher's files -----------------------------------------
+
+MAVEN = {
+    "sales_teams.csv": "sales_agent,manager,regional_office\nAnn Agent,Max Manager,West\n",
+    "accounts.csv": ("account,sector,year_established,revenue,employees,office_location,subsidiary_of\n"
+                     "Acme,tech,1990,100.5,50,United States,\n"),
+    "products.csv": "product,series,sales_price\nGTX Basic,GTX,550\n",
+    "sales_pipeline.csv": ("opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+                           "O1,Ann Agent,GTX Basic,Acme,Won,2017-01-01,2017-02-01,600\n"),
+}
+MAVEN_CASES = [
+    ("sales_pipeline.csv", "close_value", "1e20", "16 digits before the decimal point"),
+    ("sales_pipeline.csv", "close_date", "9999-12-31", DATE_WINDOW),
+    ("sales_pipeline.csv", "engage_date", "1066-10-14", DATE_WINDOW),
+    ("accounts.csv", "revenue", "1e30", "18 digits before the decimal point"),
+    ("accounts.csv", "employees", "3000000000", INT_MAX),
+    ("products.csv", "sales_price", "1e15", "14 digits before the decimal point"),
+    ("accounts.csv", "sector", "te\x00ch", "NUL"),
+]
+
+
+@pytest.mark.parametrize("file,column,value,fragment", MAVEN_CASES,
+                         ids=[f"maven.{f.removesuffix('.csv')}.{c}" for f, c, _v, _m in MAVEN_CASES])
+def test_the_maven_mapping_refuses_values_out_of_bound_in_the_publishers_file(tmp_path, file, column, value,
+                                                                              fragment):
+    from bestby.importers.maven import maven_to_canonical
+
+    files = dict(MAVEN)
+    rows = _rows(files[file])
+    rows[1][rows[0].index(column)] = value
+    files[file] = _write(rows)
+    maven_to_canonical(write_folder(tmp_path / "good", MAVEN), tmp_path / "ok")  # the good folder maps
+    src = write_folder(tmp_path / "src", files)
+    with pytest.raises(ValueError) as failed:
+        maven_to_canonical(src, tmp_path / "out")
+    assert str(failed.value).startswith(f"{file}, line 2, column {column}: "), failed.value
+    assert fragment in str(failed.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
