@@ -42,6 +42,13 @@ Why each rule exists:
   (the import failed with a raw traceback) and SQLite stores it, after which
   the API's answers failed to validate.
 
+A whole column at once (:func:`check_column`, what the importers use on a
+file of a million rows): the same rules, with the common case made cheap. A
+window or range is an interval, so when a column's smallest and largest
+values are inside it every value is; only then are decimal places looked
+at, cell by cell but with one comparison each. A column with a value out of
+range is walked cell by cell to name each row at fault.
+
 Every refusal is an :class:`OutOfBounds` (a ``ValueError``) whose ``field`` is
 the name of the input at fault and whose text reads ``"field: what to do"``,
 the convention every adapter already maps to its own error (form field, 422,
@@ -214,3 +221,46 @@ def check_text(field: str, value: str) -> str:
 def check_date(field: str, value):
     """``value`` (a date or datetime, or None) unchanged when inside :data:`DATES`."""
     return value if value is None else DATES.check(field, value)
+
+
+def check_column(bound, field: str, values: list, *, rounding: bool = False) -> tuple[list, list[tuple[int, OutOfBounds]]]:
+    """Check every value of a column (None passes) against ``bound``; return the values and the refusals.
+
+    The values come back as ``bound.check`` returns them (a decimal rounded
+    half-even with ``rounding``; every other value unchanged, and the list
+    itself when nothing changed); each refusal is ``(index, OutOfBounds)``, in
+    index order. ``field`` names the column in the refusals.
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return values, []
+    decimal = isinstance(bound, DecimalBound)
+    check = (lambda v: bound.check(field, v, rounding=rounding)) if decimal else (lambda v: bound.check(field, v))
+    try:
+        low, high = min(present), max(present)
+        inside = True
+        for end in (low, high):
+            if decimal:
+                bound.check(field, end, rounding=True)  # the range only: places are looked at below
+            else:
+                check(end)
+    except (OutOfBounds, TypeError):  # TypeError: values of mixed types, which only the walk can judge
+        inside = False
+    if inside and not decimal:
+        return values, []
+    if inside:
+        # every value is in range, so quantizing cannot overflow the context's precision
+        step = Decimal(1).scaleb(-bound.places)
+        bad_places = [i for i, v in enumerate(values) if v is not None and v != v.quantize(step)]
+        if not bad_places:
+            return values, []
+        walk = bad_places
+    else:
+        walk = [i for i, v in enumerate(values) if v is not None]
+    out, refused = list(values), []
+    for i in walk:
+        try:
+            out[i] = check(values[i])
+        except OutOfBounds as exc:
+            refused.append((i, exc))
+    return out, refused

@@ -7,7 +7,9 @@ range (the same on SQLite and PostgreSQL), a ``PositiveSmallIntegerField``
 0..32,767; a ``DateField`` or ``DateTimeField`` the window
 :data:`bestby.bounds.DATES`. Money, quantities and other amounts that cannot be
 negative say so with ``minimum`` in :data:`NON_NEGATIVE` rather than in
-the database, so the rule stays in one place and an old row is still readable.
+the database, so the rule stays in one place and an old row is still readable;
+a column whose sensible range is narrower than its type's (a probability is
+0..1, not any float) is in :data:`NARROWER`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from functools import lru_cache
 from django.apps import apps
 from django.db import models
 
-from bestby.bounds import DATES, EXACT_DIGITS, DecimalBound, FloatBound, IntBound
+from bestby.bounds import DATES, EXACT_DIGITS, PROBABILITY, DecimalBound, FloatBound, IntBound
 
 #: Django's portable integer ranges (django.db.backends.base.operations.integer_field_ranges)
 _INT_RANGES = {
@@ -36,6 +38,9 @@ NON_NEGATIVE = {
     "accounts.Account.employees", "accounts.Account.payment_terms_days", "accounts.WalletRow.potential_annual_spend",
     "activities.Touch.duration_minutes", "commerce.Product.list_price", "commerce.Product.unit_cost",
 }
+#: columns whose range is narrower than their type's, by "app.Model.field": the bound that makes sense
+NARROWER = {"pipeline.Stage.probability": PROBABILITY}
+
 # Not here on purpose: order-line quantities and prices and invoice amounts, which are negative on
 # returns and credit notes in real ledgers.
 
@@ -45,6 +50,8 @@ def bound(model: str, field: str):
     """The bound of ``model`` ("app_label.Model") column ``field``, or None for one with no numeric/date range."""
     spec = apps.get_model(model)._meta.get_field(field)
     key = f"{model}.{field}"
+    if key in NARROWER:
+        return NARROWER[key]
     if isinstance(spec, models.DecimalField):
         return DecimalBound(min(spec.max_digits, EXACT_DIGITS), spec.decimal_places,
                             Decimal(0) if key in NON_NEGATIVE else None)

@@ -4,7 +4,11 @@ The import runs in three steps:
 
 1. **Read and parse** every file (CSV or Parquet) against ``bestby.format``:
    required columns and cells, types, enums, values the store cannot hold
-   (text too long, too many digits; see ``store_limits``), duplicate ids.
+   (text too long, see ``store_limits``; a number, date or timestamp outside
+   its column's bound, see ``store_bounds``; a NUL character in any text),
+   duplicate ids. A decimal with more places than its column keeps is rounded
+   half-even to them (``1234.5678`` in an amount is ``1234.57``), as the
+   database did silently before.
    Unknown columns become custom fields and are reported once.
 2. **Resolve and write**, file by file in reference order, inside one
    transaction: references are resolved against the rows of this import and
@@ -57,7 +61,7 @@ from bestby.importers.journal import Journal
 from bestby.importers.problems import ImportFailed, Problem, ProblemCollector  # noqa: F401 - ImportFailed is what callers catch
 from bestby.importers.readers import RawTable, find_files, read_table
 from bestby.importers.report import FileCounts, ImportReport, Progress  # noqa: F401 - part of this module's API
-from bestby.importers.tables import ParsedTable, parse_table, store_limits
+from bestby.importers.tables import ParsedTable, parse_table, store_bounds, store_limits
 from bestby.importers.writer import Writer
 
 
@@ -132,7 +136,8 @@ def import_tables(raws: dict[str, RawTable], problems: ProblemCollector, report:
             continue
         if progress:
             progress(raw.file, 0, raw.nrows)
-        parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes, store_limits(name))
+        parsed[name] = parse_table(raw, SPECS[name], zone, problems, report.notes, store_limits(name),
+                                   store_bounds(name))
     problems.raise_if_any()
     at = clock.now()
     try:

@@ -113,7 +113,16 @@ Validation (``ValueError``, before anything is written)
       employees, an unknown deal_stage, a duplicate or empty id, a Won/Lost row
       without engage_date, close_date or close_value, an open row with a
       close_date or close_value, an Engaging row without engage_date, a close
-      before the engage date): the message names file, line number and column.
+      before the engage date): the message names file, line number and column;
+    * a value the store cannot hold, before the canonical import would refuse it
+      in a file the user never saw: a NUL character in any cell, a date outside
+      1900-01-01..2199-12-31, a revenue, employee count, sales price or close
+      value outside the range of the column it is written to (``bestby.columns``;
+      e.g. a close value of 1e20, more than the 16 digits before the point a deal
+      amount keeps). Extra decimal places are rounded by the import, not refused.
+      The numbers' ranges are read off the models (``bestby.columns``), so they
+      are checked here when Django is set up, as it is on the command line;
+      without it (the mapping alone) the canonical import refuses them.
 
 Every decision that changed or invented data is reported, with its count, in
 ``MavenReport.notes``; ``MavenReport.counts`` gives the rows written per file.
@@ -131,6 +140,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from bestby.bounds import DATES, OutOfBounds, check_text
 from bestby.format import SPECS
 from bestby.importers.problems import ProblemCollector
 from bestby.importers.readers import open_input
@@ -240,7 +250,14 @@ def _read(src: Path, name: str) -> _Rows:
                 continue
             if len(cells) != len(header):
                 raise _err(name, line, "*", f"{len(cells)} cells, the header has {len(header)}")
-            rows.append((line, {c: cells[i] for c, i in index.items()}))
+            row = {c: cells[i] for c, i in index.items()}
+            if "\x00" in "".join(row.values()):
+                column = next(c for c, v in row.items() if "\x00" in v)
+                try:
+                    check_text(column, row[column])
+                except OutOfBounds as exc:
+                    raise _err(name, line, column, exc.message) from None
+            rows.append((line, row))
     ignored = tuple(c for c in header if c not in expected)
     return _Rows(name, rows, ignored)
 
@@ -253,6 +270,21 @@ def _decimal(file: str, line: int, column: str, value: str) -> Decimal:
     if d is None or not d.is_finite():
         raise _err(file, line, column, f"{value!r} is not a decimal number")
     return d
+
+
+def _bounded(file: str, line: int, column: str, value, target: str) -> None:
+    """Refuse ``value`` of ``column`` when the store's column ``target`` ("app.Model.field") cannot hold it."""
+    from django.apps import apps
+
+    if not apps.ready:  # the mapping alone, without Django: the canonical import checks the value
+        return
+    from bestby.columns import check
+
+    model, _, field_name = target.rpartition(".")
+    try:
+        check(model, field_name, value, name=column, rounding=True)
+    except OutOfBounds as exc:
+        raise _err(file, line, column, exc.message) from None
 
 
 def _int(file: str, line: int, column: str, value: str) -> int:
@@ -268,9 +300,13 @@ def _date(file: str, line: int, column: str, value: str) -> date | None:
     try:
         if not _ISO_DATE.match(value):
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise _err(file, line, column, f"{value!r} is not a date YYYY-MM-DD") from None
+    try:
+        return DATES.check(column, day)
+    except OutOfBounds as exc:
+        raise _err(file, line, column, exc.message) from None
 
 
 def _id(file: str, line: int, column: str, name: str, seen: dict[str, str]) -> str:
@@ -347,9 +383,9 @@ def _accounts(accts: _Rows, notes: list[str]) -> tuple[list[dict], dict[str, str
         aid = _id(f, line, "account", r["account"], seen)
         ids[r["account"]] = aid
         if r["revenue"]:
-            _decimal(f, line, "revenue", r["revenue"])
+            _bounded(f, line, "revenue", _decimal(f, line, "revenue", r["revenue"]), "accounts.Account.annual_revenue")
         if r["employees"]:
-            _int(f, line, "employees", r["employees"])
+            _bounded(f, line, "employees", _int(f, line, "employees", r["employees"]), "accounts.Account.employees")
         rows[aid] = {
             "account_id": aid, "name": r["account"], "sector": r["sector"],
             "territory": r["office_location"], "employees": r["employees"],
@@ -410,7 +446,10 @@ def _products(prods: _Rows) -> tuple[list[dict], dict[str, dict], dict[str, dict
     for line, r in prods.rows:
         pid = _id(f, line, "product", r["product"], seen)
         if r["sales_price"]:
-            _decimal(f, line, "sales_price", r["sales_price"])
+            # the list price, and the amount of the lost and open deals of the product
+            price = _decimal(f, line, "sales_price", r["sales_price"])
+            _bounded(f, line, "sales_price", price, "commerce.Product.list_price")
+            _bounded(f, line, "sales_price", price, "pipeline.Deal.amount")
         row = {"product_id": pid, "name": r["product"], "category": r["series"],
                "list_price": r["sales_price"], "unit_cost": "", "series": r["series"]}
         key = _product_key(r["product"])
@@ -481,7 +520,7 @@ def maven_to_canonical(src: Path, out: Path) -> MavenReport:
             for column in ("engage_date", "close_date", "close_value"):
                 if not r[column]:
                     raise _err(f, line, column, f"a {stage} deal without {column}")
-            _decimal(f, line, "close_value", r["close_value"])
+            _bounded(f, line, "close_value", _decimal(f, line, "close_value", r["close_value"]), "pipeline.Deal.amount")
             if closed < engaged:
                 raise _err(f, line, "close_date",
                            f"close_date {closed} is before engage_date {engaged}")

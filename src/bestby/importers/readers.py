@@ -16,6 +16,14 @@ Parquet is read with PyArrow; its "line" is the row number + 1 (the header
 being line 1 in CSV, the first Parquet row is reported as line 2 as well, so a
 file converted from CSV keeps its line numbers).
 
+A NUL character (U+0000) is refused in any text cell (``bestby.bounds.check_text``:
+PostgreSQL cannot store it, SQLite stores it and the API then fails on it).
+Looking for it cell by cell would cost a pass over every text cell of a
+million rows, so the readers look where it is cheap: the CSV scan already
+reads every byte (a NUL is the byte 0x00 in UTF-8), and PyArrow searches a
+Parquet file's text columns at once. ``RawTable.nul_free`` says the file has
+none, and the parser then skips the search (``tables.parse_table``).
+
 Bounded input (the security review ran ``deals.csv`` symlinked to
 ``/dev/zero`` into a MemoryError at 6 GB, and a valid 200 MB CSV peaked at
 2.6 GB):
@@ -60,10 +68,13 @@ class RawTable:
     """A file's header and cells, column by column (str for CSV, '' is empty; typed or None for Parquet)."""
 
     def __init__(self, file: str, columns: list[str], cells: list[list], lines: list[int] | range | None = None,
-                 nrows: int | None = None, line_source: Path | None = None) -> None:
+                 nrows: int | None = None, line_source: Path | None = None, nul_free: bool = False) -> None:
         self.file = file            # the file's name as the user sees it, e.g. deals.csv
         self.columns = columns      # header (BOM removed, surrounding spaces stripped)
         self.cells = cells          # one list per header column
+        #: True when the reader saw that no cell holds a NUL character (a whole file's bytes, or a Parquet file's
+        #: text columns at once), so the parser need not look cell by cell; False: not known
+        self.nul_free = nul_free
         self.nrows = nrows if nrows is not None else (len(cells[0]) if cells else 0)
         self._lines = lines
         self._line_source = line_source
@@ -174,6 +185,7 @@ class _Scan:
     newlines: int
     ends_with_newline: bool
     blank: bool           # only a byte-order mark and white space
+    nul: bool             # a 0x00 byte anywhere (U+0000 is that byte in UTF-8, and no other character has it)
 
 
 def _scan(fh: BinaryIO) -> _Scan:
@@ -182,8 +194,10 @@ def _scan(fh: BinaryIO) -> _Scan:
     last = b""
     blank = True
     header_done = False
+    nul = False
     while block := fh.read(BLOCK):
         quotes += block.count(b'"')
+        nul = nul or b"\x00" in block
         newlines += block.count(b"\n")
         if blank and block.strip(b"\xef\xbb\xbf \r\n\t"):
             blank = False
@@ -195,7 +209,7 @@ def _scan(fh: BinaryIO) -> _Scan:
     fh.seek(0)
     bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     header = bytes(head[bom:]) if len(head) <= HEADER_MAX else None
-    return _Scan(header, bom, quotes, newlines, last == b"\n", blank)
+    return _Scan(header, bom, quotes, newlines, last == b"\n", blank, nul)
 
 
 def _read_csv(path: Path, fh: BinaryIO, problems: ProblemCollector) -> RawTable | None:
@@ -249,8 +263,8 @@ def _read_csv_fast(path: Path, fh: BinaryIO, scan: _Scan) -> RawTable | None:
     if (scan.ends_with_newline and scan.newlines == nrows + 1) or (not scan.ends_with_newline
                                                                     and scan.newlines == nrows):
         # one line per record and no blank line: record i starts on line i + 2, no second reading needed
-        return RawTable(path.name, header, cells, lines=range(2, nrows + 2), nrows=nrows)
-    return RawTable(path.name, header, cells, nrows=nrows, line_source=path)
+        return RawTable(path.name, header, cells, lines=range(2, nrows + 2), nrows=nrows, nul_free=not scan.nul)
+    return RawTable(path.name, header, cells, nrows=nrows, line_source=path, nul_free=not scan.nul)
 
 
 def _columns_to_lists(table) -> list[list]:
@@ -338,13 +352,13 @@ def _read_csv_careful(path: Path, fh: BinaryIO, scan: _Scan, problems: ProblemCo
     # that codec reports error offsets relative to the data after the mark, so
     # the line and byte of a bad byte would be off by the mark's 3 bytes.
     try:
-        return _careful_rows(path, csv.reader(_decoded_lines(fh, scan.bom), strict=True), problems)
+        return _careful_rows(path, csv.reader(_decoded_lines(fh, scan.bom), strict=True), problems, scan.nul)
     except UnicodeDecodeError as exc:
         problems.add(path.name, exc.line, None, f"is not valid UTF-8 (byte {exc.start}); save the file as UTF-8")
         return None
 
 
-def _careful_rows(path: Path, reader, problems: ProblemCollector) -> RawTable | None:
+def _careful_rows(path: Path, reader, problems: ProblemCollector, nul: bool = True) -> RawTable | None:
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
@@ -374,7 +388,7 @@ def _careful_rows(path: Path, reader, problems: ProblemCollector) -> RawTable | 
         problems.add(path.name, start, None, f"cannot be parsed as CSV: {exc}")
         return None
     cells = [list(c) for c in zip(*rows)] if rows else [[] for _ in header]
-    return RawTable(path.name, header, cells, lines=lines, nrows=len(rows))
+    return RawTable(path.name, header, cells, lines=lines, nrows=len(rows), nul_free=not nul)
 
 
 def _read_parquet(path: Path, fh: BinaryIO, problems: ProblemCollector) -> RawTable | None:
@@ -390,5 +404,22 @@ def _read_parquet(path: Path, fh: BinaryIO, problems: ProblemCollector) -> RawTa
         problems.add(path.name, None, None, "the file is empty; it has no columns")
         return None
     nrows = table.num_rows
+    nul_free = _nul_free(table)
     cells = _columns_to_lists(table)
-    return RawTable(path.name, columns, cells, nrows=nrows)
+    return RawTable(path.name, columns, cells, nrows=nrows, nul_free=nul_free)
+
+
+def _nul_free(table) -> bool:
+    """Whether no text cell of a Parquet table holds a NUL character (one vectorised search per column)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.match_substring(column, "\x00")).as_py():
+                return False
+        elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+                  or pa.types.is_temporal(column.type) or pa.types.is_decimal(column.type)
+                  or pa.types.is_boolean(column.type) or pa.types.is_null(column.type)):
+            return False  # a column of another type (binary, a list) becomes text cell by cell: not known
+    return True

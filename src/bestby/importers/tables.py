@@ -1,13 +1,25 @@
 """Step 1 of an import: check each file's header and parse its cells into typed columns.
 
-Pure of the store except ``store_limits``, which reads the models' field sizes
-(no database access). See ``bestby.importers.canonical`` for the whole import.
+Pure of the store except ``store_limits`` and ``store_bounds``, which read the
+models' field sizes and ranges (no database access). See
+``bestby.importers.canonical`` for the whole import.
+
+Every number, date and timestamp is checked against the bound of the model
+column it is written to (``bestby.columns.bound``: a deal amount
+``DECIMAL(18, 2)`` keeps 16 digits before the point, an integer 32 bits,
+dates 1900-01-01..2199-12-31), and every text cell, custom columns included,
+is refused when it holds a NUL character (``bestby.bounds.check_text``); a
+refusal is a problem with file, line and column, found before anything is
+written. A decimal with more places than its column keeps is rounded
+half-even to those places (``1234.5678`` in an amount is ``1234.57``), which
+is what the database did silently before; it is not a problem.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from bestby.bounds import OutOfBounds, check_column, check_text
 from bestby.format import FileSpec
 from bestby.importers.mapping import MAPS
 from bestby.importers.parse import parser_for
@@ -73,13 +85,35 @@ def _parse_column(cells: list, parse, text: bool) -> tuple[list, list[tuple[int,
     return values, bad
 
 
+def _nul_rows(cells: list, text: bool) -> list[int]:
+    """The rows of a column whose text holds a NUL character (one C-level search when there is none)."""
+    if text:
+        if "\x00" not in "".join(filter(None, cells)):
+            return []
+        return [i for i, c in enumerate(cells) if c and "\x00" in c]
+    return [i for i, c in enumerate(cells) if isinstance(c, str) and "\x00" in c]
+
+
+def _nul_message(column: str) -> str:
+    try:
+        check_text(column, "\x00")
+    except OutOfBounds as exc:
+        return exc.message
+    raise AssertionError("check_text let a NUL through")  # pragma: no cover
+
+
 def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector, notes: list[str],
-                limits: dict[str, Callable[[Any], str | None]] | None = None) -> ParsedTable:
+                limits: dict[str, Callable[[Any], str | None]] | None = None,
+                bounds: dict[str, Any] | None = None) -> ParsedTable:
     """Check the header, parse every cell, and find duplicate ids (step 1).
 
     ``limits`` (see ``store_limits``) checks each parsed value of a column
     against what the store can hold and returns a problem message or None.
-    Problems are reported in row order, then column order, as a person reads.
+    ``bounds`` (see ``store_bounds``) gives the range of each numeric, date and
+    timestamp column: a value outside it is a problem, a decimal with too many
+    places is rounded (``bestby.bounds.check_column``). A text cell with a NUL
+    character is a problem. Problems are reported in row order, then column
+    order, as a person reads.
     """
     missing = [c for c in spec.required if c not in raw.columns]
     for column in missing:
@@ -89,6 +123,7 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
     if custom:
         notes.append(f"{raw.file}: kept unknown columns as custom fields: {', '.join(c for _, c in custom)}")
     limits = limits or {}
+    bounds = bounds or {}
     n = raw.nrows
     found: list[tuple[int, int, str, str]] = []  # (row, column order, column, message)
     columns: list[list] = []
@@ -101,6 +136,13 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
         values, bad = _parse_column(raw.cells[raw.columns.index(col.name)], parse, text)
         found.extend((i, j, col.name, message) for i, message in bad)
         failed = {i for i, _ in bad}
+        if text and not raw.nul_free:
+            for i in _nul_rows(values, True):
+                found.append((i, j, col.name, _nul_message(col.name)))
+        bound = bounds.get(col.name)
+        if bound is not None:
+            values, refused = check_column(bound, col.name, values, rounding=True)
+            found.extend((i, j, col.name, exc.message) for i, exc in refused)
         if col.required and None in values:
             found.extend((i, j, col.name, "is required but empty") for i, v in enumerate(values) if v is None and i not in failed)
         limit = limits.get(col.name)
@@ -112,6 +154,9 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
                 if v is not None and (message := limit(v)) is not None:
                     found.append((i, j, col.name, message))
         columns.append(values)
+    if custom and not raw.nul_free:
+        for k, (i, name) in enumerate(custom):
+            found.extend((r, len(spec.columns) + k, name, _nul_message(name)) for r in _nul_rows(raw.cells[i], False))
     if found:
         lines = raw.lines
         for i, _, name, message in sorted(found, key=lambda f: (f[0], f[1])):
@@ -139,21 +184,40 @@ def parse_table(raw: RawTable, spec: FileSpec, zone, problems: ProblemCollector,
     return ParsedTable(spec, raw, columns, customs)
 
 
-def store_limits(name: str) -> dict[str, Callable[[Any], str | None]]:
-    """For each column of FORMAT.md file ``name``, a check of what its model field can hold.
+def store_bounds(name: str) -> dict[str, Any]:
+    """For each numeric, date and timestamp column of FORMAT.md file ``name``, the bound of its model column.
 
-    Text longer than the field, a decimal with more digits or decimal places
-    than the field keeps, or a whole number out of the field's range would be
-    cut, rounded or refused by the database, and not the same way on SQLite
-    and PostgreSQL (PostgreSQL aborts the import with a database error,
-    SQLite stores the value, and a re-import of a rounded amount reports it
-    updated every time). Such a value is a problem of the input instead,
-    reported with its file, line and column. References are checked by
-    resolving them, except pipeline and stage names, which are checked here.
+    ``bestby.columns.bound`` reads it off the model field, the one place each
+    range is defined. A value out of it would be refused by PostgreSQL with a
+    database error, stored by SQLite as something no page can read back, or
+    (a date near 9999) break every later computation; it is a problem of the
+    input instead, reported with its file, line and column.
+    """
+    from bestby.columns import bound
+
+    fmap = MAPS[name]
+    found = {}
+    for col in fmap.cols:
+        if col.ref:
+            continue
+        spec = bound(fmap.model_label, col.field)
+        if spec is not None:
+            found[col.column] = spec
+    return found
+
+
+def store_limits(name: str) -> dict[str, Callable[[Any], str | None]]:
+    """For each text column of FORMAT.md file ``name``, a check of the length its model field can hold.
+
+    Text longer than the field would be cut or refused by the database, and
+    not the same way on SQLite and PostgreSQL (PostgreSQL aborts the import
+    with a database error, SQLite stores the value). Such a value is a problem
+    of the input instead, reported with its file, line and column. References
+    are checked by resolving them, except pipeline and stage names, which are
+    checked here. Numbers and dates: ``store_bounds``.
     """
     from django.apps import apps
     from django.db import models
-    from django.db.backends.base.operations import BaseDatabaseOperations
 
     fmap = MAPS[name]
     checks: dict[str, Callable[[Any], str | None]] = {}
@@ -164,33 +228,9 @@ def store_limits(name: str) -> dict[str, Callable[[Any], str | None]]:
             continue
         else:
             field = fmap.model._meta.get_field(col.field)
-        if isinstance(field, models.DecimalField):
-            checks[col.column] = _decimal_limit(field.max_digits - field.decimal_places, field.decimal_places)
-        elif isinstance(field, models.IntegerField):
-            # the range Django documents as safe on every database, not SQLite's wider one
-            low, high = BaseDatabaseOperations.integer_field_ranges[field.get_internal_type()]
-            checks[col.column] = _int_limit(low, high)
-        elif isinstance(field, models.CharField) and field.max_length:
+        if isinstance(field, models.CharField) and field.max_length:
             checks[col.column] = _text_limit(field.max_length)
     return checks
-
-
-def _decimal_limit(whole: int, places: int) -> Callable[[Any], str | None]:
-    def check(value) -> str | None:
-        if value and value.adjusted() >= whole:
-            return f"{value} is too large: at most {whole} digits before the decimal point"
-        if value.normalize().as_tuple().exponent < -places:
-            return f"{value} has more than {places} decimal places; round it to {places}"
-        return None
-
-    return check
-
-
-def _int_limit(low: int, high: int) -> Callable[[Any], str | None]:
-    def check(value) -> str | None:
-        return None if low <= value <= high else f"{value} is out of range ({low} to {high})"
-
-    return check
 
 
 def _text_limit(length: int) -> Callable[[Any], str | None]:

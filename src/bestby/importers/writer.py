@@ -371,9 +371,7 @@ class Writer:
                 pipeline, stage, position, kind, probability = values
                 if None in (pipeline, stage, position):
                     continue
-                if probability is not None and not 0 <= probability <= 1:
-                    self.problems.add(table.file, table.lines[i], "probability", f"{probability} is not between 0 and 1")
-                    continue
+                # a probability outside 0..1 was refused with the file's other bounds (tables.store_bounds)
                 built.append((i, [self.pipeline_pk(pipeline, create=True), stage, position, kind or "open", probability, custom or {}]))
             self.sync(MAPS["stages"], table, built)
         else:
