@@ -153,7 +153,8 @@ class IntBound:
             except ValueError:
                 raise OutOfBounds(field, f"{text!r} is not a whole number") from None
         if value < 0 <= self.lo:
-            raise OutOfBounds(field, "must not be negative")
+            raise OutOfBounds(field, f"must not be negative: give a whole number from {_group(self.lo)} to "
+                                     f"{_group(self.hi)}")
         if not self.lo <= value <= self.hi:
             raise OutOfBounds(field, f"{value} is out of range: give a whole number from "
                                      f"{_group(self.lo)} to {_group(self.hi)}")

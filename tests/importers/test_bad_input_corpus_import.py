@@ -12,8 +12,9 @@ round-trips exactly; a decimal with more places than its column keeps is
 rounded half-even.
 
 The limits are written here as literal numbers, from the columns' SQL types
-(``DECIMAL(18, 2)`` keeps 16 digits before the point), not read from
-``bestby.bounds``: the test is the independent statement of the rules.
+within the 15 significant digits SQLite keeps exactly (``DECIMAL(18, 2)``:
+13 digits before the point), not read from ``bestby.bounds``: the test is the
+independent statement of the rules.
 """
 
 from __future__ import annotations
@@ -32,26 +33,26 @@ from django.test import override_settings
 from bestby.format import FILES
 from bestby.importers.canonical import import_canonical
 from bestby.importers.problems import ImportFailed
-from tests.conftest import postgres_pass
 from tests.importers.folders import write_folder
 from tests.importers.test_canonical_all_files import all_files
 from tests.importers.test_canonical_helpers import all_rows, write_parquet_copies
 
 pytestmark = pytest.mark.django_db
 
-#: digits before the decimal point of every decimal column: DECIMAL(max_digits, places) keeps max_digits - places
+#: digits before the decimal point of every decimal column: DECIMAL(max_digits, places) keeps
+#: min(max_digits, 15) - places, 15 being the significant digits SQLite keeps exactly (a 64-bit float's)
 DECIMAL_DIGITS = {
-    "accounts.annual_revenue": 18,            # DECIMAL(20, 2)
-    "products.list_price": 14,                # DECIMAL(18, 4)
-    "products.unit_cost": 14,
-    "deals.amount": 16,                       # DECIMAL(18, 2)
-    "orders.quantity": 14,                    # DECIMAL(18, 4)
-    "orders.unit_price": 14,
-    "orders.unit_cost": 14,
-    "orders.committed_quantity": 14,
-    "invoices.amount": 16,                    # DECIMAL(18, 2)
-    "wallet.potential_annual_spend": 16,
-    "quotas.amount": 16,
+    "accounts.annual_revenue": 13,            # DECIMAL(20, 2)
+    "products.list_price": 11,                # DECIMAL(18, 4)
+    "products.unit_cost": 11,
+    "deals.amount": 13,                       # DECIMAL(18, 2)
+    "orders.quantity": 11,                    # DECIMAL(18, 4)
+    "orders.unit_price": 11,
+    "orders.unit_cost": 11,
+    "orders.committed_quantity": 11,
+    "invoices.amount": 13,                    # DECIMAL(18, 2)
+    "wallet.potential_annual_spend": 13,
+    "quotas.amount": 13,
 }
 #: every whole number column is a 32-bit integer (Django's portable range)
 INT_MAX = "2,147,483,647"
@@ -241,13 +242,17 @@ def test_values_just_inside_the_bounds_are_accepted_and_round_trip(store, tmp_pa
 
 
 #: SQLite gives a DECIMAL column NUMERIC affinity: a value of more than 15 significant digits is stored as a REAL or
-#: an INTEGER (9999999999999999.99 becomes 10000000000000000, which Django's converter then cannot read back into
-#: DECIMAL(18, 2)), so the largest value the bound allows does not round-trip on SQLite. Reported with issue 13;
-#: strict, so the day the store keeps it this test says so.
-@pytest.mark.xfail(not postgres_pass(), strict=True, reason="SQLite keeps 15 significant digits of a decimal")
+#: an INTEGER (9999999999999999.99 became 10000000000000000), so the bound keeps 15 digits on both databases and
+#: the largest amount it allows round-trips exactly on both.
 def test_the_largest_amount_round_trips_exactly(store, tmp_path):
-    import_canonical(folder_of(with_cell(all_files(), "deals", "amount", "9999999999999999.99"), tmp_path / "in", "csv"))
-    _assert_amount_round_trips(tmp_path, "9999999999999999.99")
+    import_canonical(folder_of(with_cell(all_files(), "deals", "amount", "9999999999999.99"), tmp_path / "in", "csv"))
+    _assert_amount_round_trips(tmp_path, "9999999999999.99")
+
+
+def test_one_cent_more_than_the_largest_amount_is_refused(store, tmp_path):
+    problems = refused(folder_of(with_cell(all_files(), "deals", "amount", "10000000000000.00"), tmp_path, "csv"))
+    assert [(p.file, p.line, p.column) for p in problems] == [("deals.csv", 2, "amount")]
+    assert state() == store
 
 
 def _assert_amount_round_trips(tmp_path: Path, amount: str) -> None:
@@ -281,7 +286,7 @@ def test_decimal_places_beyond_the_column_are_rounded_half_even(store, tmp_path)
 
 
 def test_rounding_up_past_the_largest_amount_is_refused(store, tmp_path):
-    problems = refused(folder_of(with_cell(all_files(), "deals", "amount", "9999999999999999.995"), tmp_path, "csv"))
+    problems = refused(folder_of(with_cell(all_files(), "deals", "amount", "9999999999999.995"), tmp_path, "csv"))
     assert [(p.file, p.line, p.column) for p in problems] == [("deals.csv", 2, "amount")]
     assert state() == store
 
@@ -356,12 +361,12 @@ MAVEN = {
                            "O1,Ann Agent,GTX Basic,Acme,Won,2017-01-01,2017-02-01,600\n"),
 }
 MAVEN_CASES = [
-    ("sales_pipeline.csv", "close_value", "1e20", "16 digits before the decimal point"),
+    ("sales_pipeline.csv", "close_value", "1e20", "13 digits before the decimal point"),
     ("sales_pipeline.csv", "close_date", "9999-12-31", DATE_WINDOW),
     ("sales_pipeline.csv", "engage_date", "1066-10-14", DATE_WINDOW),
-    ("accounts.csv", "revenue", "1e30", "18 digits before the decimal point"),
+    ("accounts.csv", "revenue", "1e30", "13 digits before the decimal point"),
     ("accounts.csv", "employees", "3000000000", INT_MAX),
-    ("products.csv", "sales_price", "1e15", "14 digits before the decimal point"),
+    ("products.csv", "sales_price", "1e15", "11 digits before the decimal point"),
     ("accounts.csv", "sector", "te\x00ch", "NUL"),
 ]
 
