@@ -41,7 +41,8 @@ weight. From these:
 ``totals(owners, states)``
     per stage: count and amount of the deals, and of the *fresh* ones (every
     state but ``expired`` and ``stalled``; ``unknown`` counts as fresh, since
-    nothing says it is stale). An unknown amount adds 0 to the sum.
+    nothing says it is stale). An unknown amount adds 0 to the sum, and so does one outside what a
+    deal's amount keeps (stored before bounds were checked: its card shows it as invalid).
 ``cards(stage, owners, states, offset, limit)``
     deal keys in board order: weight descending (deals without a freshness
     row last), then amount descending (unknown last), then external id
@@ -71,6 +72,7 @@ from itertools import islice
 from django.db import connection
 
 from bestby import clock
+from bestby.bounds import EXACT_DIGITS, DecimalBound
 from bestby.pipeline import revision
 from bestby.pipeline.models import Deal, DealChange, DealStatus
 
@@ -80,6 +82,7 @@ UNKNOWN = "unknown"  # an open deal without a cached freshness row (opened since
 STALE = ("expired", "stalled")  # what "fresh" totals leave out
 LISTED = STALE  # what the clearance list holds
 
+_LARGEST = DecimalBound(EXACT_DIGITS, 2).largest  # of a deal's amount (bestby.columns: pipeline.Deal.amount)
 _ZERO = Decimal(0)
 
 
@@ -150,7 +153,7 @@ class OpenBook:
     def _add(self, row, *, sort: bool = True) -> None:
         pk, external_id, stage, owner, amount, state, weight = row
         state = state or UNKNOWN
-        amount_or_zero = _ZERO if amount is None else amount
+        amount_or_zero = _ZERO if amount is None or not -_LARGEST <= amount <= _LARGEST else amount
         for sums in (self._all_sums, self._owner_sums.setdefault(owner, {})):
             s = sums.get((stage, state))
             if s is None:
