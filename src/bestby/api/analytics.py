@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, Optional
 
 from ninja import Query, Router
 
 from bestby import clock
 from bestby.api.common import MAX_LIMIT, page
+from bestby.bounds import POSITION
 from bestby.api.schemas import Error, FreshnessPage, ShelfLifeRow
 from bestby.clearance.models import Freshness
 from bestby.clearance.review import cached_list
@@ -34,14 +35,14 @@ def _cache(user):
 
 @router.get("/shelf-life", response={200: list[ShelfLifeRow], 422: Error},
             summary="Each stage's best-by (the q-quantile of time in stage) and the whole cycle's, per pipeline")
-def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(0.8, ge=0, le=1),
+def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(0.8, gt=0, le=1),
                     by: Optional[Literal["owner", "team", "product", "source", "amount_band"]] = None):
     from bestby.engine.shelf_life import shelf_life
     from bestby.pipeline.analytics import store_reader
 
-    when = as_of or clock.now()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    from bestby.goals.params import as_of_value
+
+    when = clock.now() if as_of is None else as_of_value(as_of)  # inside bounds.DATES, else 422 naming as_of
     with store_reader() as store:
         rows = shelf_life(store.tables(when), q=q, by=by)
     return access.segment_rows_for(request.auth, by, rows)  # owner and team segments name people
@@ -50,7 +51,7 @@ def shelf_life_rows(request, as_of: Optional[datetime] = None, q: float = Query(
 @router.get("/freshness", response=FreshnessPage,
             summary="The cached freshness of the open deals you may see (see `bestby refresh`)")
 def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[valid-type]
-              limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+              limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=POSITION.hi)):
     qs = _cache(request.auth)
     if state is not None:
         qs = qs.filter(state=state)
@@ -59,6 +60,6 @@ def freshness(request, state: Optional[Literal[STATES]] = None,  # type: ignore[
 
 @router.get("/clearance", response=FreshnessPage,
             summary="The clearance list: expired and stalled deals you may see, not snoozed, heaviest first")
-def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)):
+def clearance(request, limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=POSITION.hi)):
     total, rows = cached_list(request.auth, offset=offset, limit=limit)
     return {"count": total, "limit": limit, "offset": offset, "items": [freshness_row(f) for f in rows]}
