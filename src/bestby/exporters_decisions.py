@@ -111,6 +111,12 @@ def parse_since(text: str) -> datetime:
         day = date.fromisoformat(raw)
     except ValueError:
         raise ExportError("since", f"{raw!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)") from None
+    from bestby.bounds import DATES, OutOfBounds
+
+    try:
+        DATES.check("since", day)
+    except OutOfBounds as exc:
+        raise ExportError("since", exc.message) from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
