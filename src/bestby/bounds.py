@@ -30,7 +30,8 @@ Why each rule exists:
   or a narrower one that makes sense for the field (``le=3650`` days of
   payment terms).
 * **Floats** (``FloatBound``): finite, within ``[lo, hi]`` (a probability
-  is 0..1).
+  is 0..1), or ``(lo, hi]`` with ``above=True`` (a quantile is above 0 and
+  at most 1: the 0 quantile is no figure at all).
 * **Dates and timestamps** (``DATES``): 1900-01-01 to 2199-12-31. Python's
   ``date`` ends at 9999-12-31, so a quota ending on that day overflowed the
   first ``+ 1 day`` in coverage and forecast, and the engine's timestamps
@@ -38,6 +39,29 @@ Why each rule exists:
   2262. The window leaves a margin of sixty years for horizons and periods
   computed from a stored date, and goes back far enough for any company's
   records.
+* **Options and settings that are not columns** (command-line options,
+  policy settings, report parameters) get a range that makes sense for what
+  they count, far inside what the code after them can compute with:
+
+  - ``SPAN_DAYS``, 1..3,650: a window of days back from a date (a
+    lookback, a funnel's window). Ten years is more history than any team
+    reviews, and a date minus the span stays inside the calendar
+    (``1e308`` days overflowed ``timedelta`` with a traceback).
+  - ``THRESHOLD_DAYS``, 0..100,000: a policy's day thresholds (no touch for
+    N days, a close date N days past). People turn a signal off with a
+    large value, and 100,000 days (274 years) is "never" for any deal, since
+    every date lies in the 300 years of ``DATES``; ``1e308`` or ``2**63``
+    is a typo or a probe, not a setting.
+  - ``LOOKBACK_DAYS``, above 0 up to 3,650: the same span as a fraction of
+    days (a policy's or ``shelf-life``'s lookback).
+  - ``QUANTILE``, above 0 and at most 1.
+  - ``PUSHES``, 1..1,000: close-date pushes before a deal counts as stalled
+    (a count the engine keeps in 64 bits; no deal is pushed a thousand times).
+  - ``SEED``, 0..4,294,967,295: the random seed of a simulation or a
+    synthetic data set (what NumPy's generators take).
+  - ``ROW_ID``, 1..2**63-1: a row's id (Django's ``BigAutoField``); a larger
+    one overflowed SQLite's integer with a traceback.
+  - ``POSITION`` (below), 0..1,000,000,000: a count, offset or page number.
 * **Text** (:func:`check_text`): no NUL (U+0000). PostgreSQL cannot store it
   (the import failed with a raw traceback) and SQLite stores it, after which
   the API's answers failed to validate.
@@ -163,8 +187,11 @@ class IntBound:
 
 @dataclass(frozen=True)
 class FloatBound:
+    """Finite, in ``[lo, hi]``; in ``(lo, hi]`` when ``above``."""
+
     lo: float
     hi: float
+    above: bool = False
 
     def check(self, field: str, value) -> float:
         if isinstance(value, bool):
@@ -175,6 +202,9 @@ class FloatBound:
             raise OutOfBounds(field, f"{value!r} is not a number") from None
         if not math.isfinite(number):
             raise OutOfBounds(field, f"{value!r} is not a finite number")
+        if self.above and not self.lo < number <= self.hi:
+            raise OutOfBounds(field, f"{value!r} is out of range: give a number above {self.lo:g} and at most "
+                                     f"{self.hi:g}")
         if not self.lo <= number <= self.hi:
             raise OutOfBounds(field, f"{value!r} is out of range: give a number from {self.lo:g} to {self.hi:g}")
         return number
@@ -188,9 +218,9 @@ class DateWindow:
     def check(self, field: str, value: date | datetime):
         """``value`` (a date or an aware/naive datetime) unchanged, or :class:`OutOfBounds`."""
         day = value.date() if isinstance(value, datetime) else value
-        if not self.first <= day <= self.last:
-            raise OutOfBounds(field, f"{value:%Y-%m-%d} is out of range: give a date from "
-                                     f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}")
+        if not self.first <= day <= self.last:  # isoformat: strftime's %Y writes the year 1 as "1"
+            raise OutOfBounds(field, f"{day.isoformat()} is out of range: give a date from "
+                                     f"{self.first.isoformat()} to {self.last.isoformat()}")
         return value
 
     def holds(self, value) -> bool:
@@ -208,6 +238,20 @@ INT32 = IntBound(-2_147_483_648, 2_147_483_647)
 POSITION = IntBound(0, 1_000_000_000)
 #: a probability
 PROBABILITY = FloatBound(0.0, 1.0)
+#: a quantile (a best-by's q, a fraction of a shelf life)
+QUANTILE = FloatBound(0.0, 1.0, above=True)
+#: a window of whole days back from a date (see the module's docstring for these ranges)
+SPAN_DAYS = IntBound(1, 3650)
+#: a lookback in days, a fraction allowed
+LOOKBACK_DAYS = FloatBound(0.0, 3650.0, above=True)
+#: a policy's day threshold
+THRESHOLD_DAYS = FloatBound(0.0, 100_000.0)
+#: close-date pushes before a deal is stalled
+PUSHES = IntBound(1, 1000)
+#: a random seed
+SEED = IntBound(0, 2**32 - 1)
+#: a row's id (BigAutoField)
+ROW_ID = IntBound(1, 2**63 - 1)
 
 FIRST_INSTANT = datetime(DATES.first.year, 1, 1, tzinfo=timezone.utc)
 

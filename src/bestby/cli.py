@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bestby.bounds import SEED, IntBound
+
 app = typer.Typer(help="bestby: the sales pipeline as inventory, with learned best-by dates.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
@@ -22,7 +24,43 @@ app.add_typer(user_app, name="user")
 console = Console()
 err = Console(stderr=True)
 
+def bounded(bound):
+    """A Typer callback refusing a value outside ``bound`` (a :mod:`bestby.bounds` rule): exit 2 naming the option.
+
+    Callbacks run while the command line is parsed, so a refused value stops the command before the store is
+    opened (nothing read, nothing written) and before any engine starts.
+    """
+    def check(ctx: typer.Context, param: typer.CallbackParam, value):
+        from bestby.bounds import OutOfBounds
+
+        if value is None or ctx.resilient_parsing:
+            return value
+        try:
+            return bound.check(param.opts[0] if param.opts else param.name, value)
+        except OutOfBounds as exc:
+            raise typer.BadParameter(exc.message, ctx=ctx, param=param) from None
+
+    return check
+
+
+def check_day(value, option: str):
+    """A parsed date or datetime inside :data:`bestby.bounds.DATES`, else exit 2 naming ``option``."""
+    from bestby.bounds import DATES, OutOfBounds
+
+    try:
+        return DATES.check(option, value)
+    except OutOfBounds as exc:
+        raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
+
+
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $BESTBY_DATABASE_URL, else sqlite in $BESTBY_HOME).", show_default=False)]
+# The ranges of the options that count something (bestby.bounds has the shared ones, and why)
+SYNTH_DEALS = IntBound(1, 10_000_000)  # a synthetic data set: 10 million deals is ~10 GB of CSV, beyond any benchmark
+DEMO_DEALS = IntBound(10, 1_000_000)  # the demo imports every deal into the store and serves it
+PORT = IntBound(1, 65_535)  # a TCP port
+THREADS = IntBound(1, 256)  # threads per worker: each holds a database connection
+WORKERS = IntBound(0, 64)  # worker processes: each keeps its own copy of the open book
+PortOption = Annotated[int, typer.Option("--port", callback=bounded(PORT), help="Port to listen on, 1 to 65,535.")]
 AcceptOption = Annotated[bool, typer.Option(
     "--accept-collisions",
     help="Apply even though the report warns of ids stored as what look like other records, or of changes to "
@@ -195,8 +233,10 @@ def export_cmd(
 @app.command("synth")
 def synth_cmd(
     folder: Annotated[Path, typer.Argument(help="Folder to write the data set into.")],
-    deals: Annotated[int, typer.Option("--deals", min=1, help="Number of deals.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 1,
+    deals: Annotated[int, typer.Option("--deals", callback=bounded(SYNTH_DEALS),
+                                       help="Number of deals, 1 to 10,000,000 (about 10 GB of files).")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", callback=bounded(SEED), help="Random seed, 0 to 4,294,967,295; "
+                                      "the same seed gives the same files.")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Write a realistic, deterministic FORMAT.md data set."""
@@ -252,10 +292,11 @@ def migrate_cmd(db: DbOption = None) -> None:
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker process.")] = 8,
-    workers: Annotated[int, typer.Option("--workers", min=0, max=64,
-                                         help="Worker processes (0: one per core, at most 4).")] = 0,
+    port: PortOption = 8000,
+    threads: Annotated[int, typer.Option("--threads", callback=bounded(THREADS),
+                                         help="Threads per worker process, 1 to 256.")] = 8,
+    workers: Annotated[int, typer.Option("--workers", callback=bounded(WORKERS),
+                                         help="Worker processes, 0 to 64 (0: one per core, at most 4).")] = 0,
     db: DbOption = None,
 ) -> None:
     """Serve the web app on the configured database (migrating it first).
@@ -299,8 +340,9 @@ def _serve(host: str, port: int, threads: int, workers: int = 1) -> None:
 @app.command("demo")
 def demo_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    deals: Annotated[int, typer.Option("--deals", min=10, help="Deals in the sample workspace.")] = 2_000,
+    port: PortOption = 8000,
+    deals: Annotated[int, typer.Option("--deals", callback=bounded(DEMO_DEALS),
+                                       help="Deals in the sample workspace, 10 to 1,000,000.")] = 2_000,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after setting up.")] = True,
     db: DbOption = None,
 ) -> None:

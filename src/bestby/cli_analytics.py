@@ -16,11 +16,12 @@ import typer
 from rich.table import Table
 
 from bestby import clock
-from bestby.cli import DbOption, app, console, err, setup  # noqa: F401 - err is used by some commands
+from bestby.bounds import LOOKBACK_DAYS, QUANTILE
+from bestby.cli import DbOption, app, bounded, check_day, console, err, setup  # noqa: F401 - err is used by some commands
 
 
 def _parse_as_of(value: Optional[str]):
-    """``--as-of``: an ISO date or timestamp (naive = UTC); None means now (UTC)."""
+    """``--as-of``: an ISO date or timestamp (naive = UTC) inside bounds.DATES; None means now (UTC)."""
     from datetime import UTC, datetime
 
     if value is None:
@@ -30,13 +31,8 @@ def _parse_as_of(value: Optional[str]):
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an ISO date or timestamp (e.g. 2024-06-30 or "
                                  "2024-06-30T12:00:00+02:00)", param_hint="'--as-of'") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _check_quantile(value: float) -> float:
-    if not 0.0 < value <= 1.0:  # also refuses NaN
-        raise typer.BadParameter(f"{value} is not in (0, 1]", param_hint="'--quantile'")
-    return value
+    check_day(parsed, "--as-of")  # before the conversion: 0001-01-01T00:00+01:00 has no UTC time
+    return check_day(parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC), "--as-of")
 
 
 AsOfOption = Annotated[Optional[str], typer.Option(
@@ -126,12 +122,6 @@ PolicyOption = Annotated[Optional[Path], typer.Option(
     show_default=False)]
 
 
-def _check_lookback(value: Optional[float]) -> Optional[float]:
-    if value is not None and not 0 < value < float("inf"):
-        raise typer.BadParameter(f"{value} is not a number of days > 0", param_hint="'--lookback'")
-    return value
-
-
 def _segment_table(rows: list[dict], title: str) -> Table:
     table = Table(title=title)
     for col, justify in (("pipeline", "left"), ("segment", "left"), ("stage", "left"), ("days", "right"),
@@ -149,12 +139,14 @@ def _segment_table(rows: list[dict], title: str) -> Table:
 @app.command("shelf-life")
 def shelf_life_cmd(
     as_of: AsOfOption = None,
-    quantile: Annotated[float, typer.Option("--quantile", help="The quantile, in (0, 1].")] = 0.8,
+    quantile: Annotated[float, typer.Option("--quantile", callback=bounded(QUANTILE),
+                                            help="The quantile: above 0, at most 1.")] = 0.8,
     by: Annotated[Optional[str], typer.Option(
         "--by", help="Segment: owner, team, product, source or amount_band.", show_default=False)] = None,
     lookback: Annotated[Optional[float], typer.Option(
-        "--lookback", help="Only figures that ended within this many days before --as-of. Default: all history.",
-        show_default=False)] = None,
+        "--lookback", callback=bounded(LOOKBACK_DAYS),
+        help="Only figures that ended within this many days before --as-of (above 0, at most 3,650). "
+             "Default: all history.", show_default=False)] = None,
     business_days: Annotated[bool, typer.Option("--business-days", help="Count Monday to Friday only.")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -171,8 +163,6 @@ def shelf_life_cmd(
     from bestby.engine.shelf_life import SEGMENTS
 
     when = _parse_as_of(as_of)
-    _check_quantile(quantile)
-    _check_lookback(lookback)
     if by is not None and by not in SEGMENTS:
         raise typer.BadParameter(f"{by!r} is not one of {', '.join(SEGMENTS)}", param_hint="'--by'")
     setup(db)

@@ -16,35 +16,32 @@ from rich import box
 from rich.table import Table
 
 from bestby import clock
-from bestby.cli import DbOption, _progress, app, console, setup
+from bestby.bounds import SEED
+from bestby.cli import DbOption, _progress, app, bounded, console, setup
 from bestby.cli_analytics import JsonOption, PolicyOption, resolve_policy
-from bestby.cli_coverage import _money
+from bestby.cli_coverage import SIMS, _money
 
 
 def _weeks(value: str) -> tuple[int, ...]:
+    """``--weeks-in``: :func:`bestby.goals.params.weeks_param` (whole weeks from 0 to 52)."""
+    from bestby.goals.params import ParamError, weeks_param
+
     try:
-        weeks = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
-    except ValueError:
-        weeks = ()
-    if not weeks or any(w < 0 or w > 52 for w in weeks):
-        raise typer.BadParameter(f"{value!r} is not a list of whole weeks from 0 to 52 (e.g. 0,4,8)",
-                                 param_hint="'--weeks-in'")
-    return weeks
+        return weeks_param(value if value.strip() else ",")
+    except ParamError as exc:
+        raise typer.BadParameter(exc.message, param_hint="'--weeks-in'") from None
 
 
 def _periods(first: str, last: str):
-    from bestby import config
-    from bestby.engine.periods import PeriodError, parse_period, periods_between
+    """``--from`` to ``--to``, each inside bounds.DATES (no cap on their number: an operator may wait)."""
+    from bestby.engine.periods import PeriodError, periods_between
+    from bestby.goals.params import ParamError, one_period
 
-    fm = config.load().fiscal_year_start
     try:
-        a = parse_period(first, first_month=fm)
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--from'") from None
-    try:
-        b = parse_period(last, first_month=fm)
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--to'") from None
+        a = one_period(first, field="--from")
+        b = one_period(last, field="--to")
+    except ParamError as exc:
+        raise typer.BadParameter(exc.message, param_hint=f"'{exc.field}'") from None
     try:
         return periods_between(a, b)
     except PeriodError as exc:
@@ -61,9 +58,10 @@ def backtest_cmd(
     last: Annotated[str, typer.Option("--to", help="The last period, of the same kind.")],
     weeks_in: Annotated[str, typer.Option("--weeks-in", help="Snapshots: weeks after each period starts.")]
         = "0,4,8",
-    sims: Annotated[int, typer.Option("--sims", min=100, max=1_000_000, help="Simulated draws per forecast.")]
-        = 2_000,
-    seed: Annotated[int, typer.Option("--seed", help="The draws' seed.")] = 2026,
+    sims: Annotated[int, typer.Option("--sims", callback=bounded(SIMS),
+                                      help="Simulated draws per forecast, 100 to 1,000,000.")] = 2_000,
+    seed: Annotated[int, typer.Option("--seed", callback=bounded(SEED),
+                                      help="The draws' seed, 0 to 4,294,967,295.")] = 2026,
     chart: Annotated[Optional[Path], typer.Option("--chart", help="Write an SVG chart of forecast, P10-P90 and "
                                                                   "actual per snapshot.", show_default=False)] = None,
     policy: PolicyOption = None,
@@ -83,6 +81,7 @@ def backtest_cmd(
     periods = _periods(first, last)
     if chart is not None and chart.suffix.lower() != ".svg":
         raise typer.BadParameter(f"{str(chart)!r} does not end in .svg", param_hint="'--chart'")
+    resolve_policy(policy, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.goals.reports import BASELINES, backtest_report

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from bestby.cli import DbOption, app, console, setup
+from bestby.cli import DbOption, app, check_day, console, setup
 from bestby.cli_tokens import _fail, _find_user  # the same refusals as the token commands
 
 cadence_app = typer.Typer(help="Cadences: list them, enrol leads.", no_args_is_help=True)
@@ -30,10 +30,11 @@ def _parse_start(value: Optional[str]) -> Optional[date]:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD (e.g. 2026-03-27)",
                                  param_hint="'--start'") from None
+    return check_day(day, "--start")
 
 
 def _parse_as_of(value: Optional[str]):
@@ -46,6 +47,7 @@ def _parse_as_of(value: Optional[str]):
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an ISO date or timestamp (e.g. 2026-03-31 or "
                                  "2026-03-31T09:00:00+02:00)", param_hint="'--as-of'") from None
+    check_day(parsed, "--as-of")
     return lambda zone: parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
 

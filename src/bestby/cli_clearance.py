@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from bestby.cli import DbOption, app, console, err, setup
+from bestby.bounds import ROW_ID, OutOfBounds
+from bestby.cli import DbOption, app, check_day, console, err, setup
 from bestby.cli_analytics import (AsOfOption, JsonOption, PolicyOption, _clearance_table, _parse_as_of, clearance_json,
                                   resolve_policy)
 
@@ -208,6 +209,7 @@ def snooze_cmd(
         day = date.fromisoformat(until.strip())
     except ValueError:
         raise typer.BadParameter(f"{until!r} is not a date (YYYY-MM-DD)", param_hint="'--until'") from None
+    check_day(day, "--until")
     setup(db)
     from bestby.clearance.services import ClearanceError, snooze
 
@@ -235,6 +237,11 @@ def undo_cmd(
     """Undo a clear or snooze (or a whole batch): the deal is restored exactly, except its version."""
     if (action_id is None) == (batch is None):
         _fail("ACTION_ID", "give an action id or --batch BATCH (one of them)")
+    if action_id is not None:
+        try:  # 2**63 overflowed SQLite's integer in the lookup
+            ROW_ID.check("ACTION_ID", action_id)
+        except OutOfBounds as exc:
+            _fail("ACTION_ID", exc.message)
     setup(db)
     from bestby.clearance.services import ClearanceError, undo, undo_batch
 

@@ -15,7 +15,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from bestby.cli import DbOption, app, console, setup
+from bestby.bounds import SEED, SPAN_DAYS, IntBound
+from bestby.cli import DbOption, app, bounded, console, setup
 from bestby.cli_analytics import AsOfOption, JsonOption, PolicyOption, _parse_as_of, resolve_policy
 from bestby.goals.reports import LEVEL_NAMES
 
@@ -57,15 +58,17 @@ def coverage_table(rows: list[dict], title: str) -> Table:
 
 
 def _period(text: Optional[str], when):
-    """``--period`` on the fiscal calendar; default: the fiscal quarter holding ``when``."""
-    from bestby.engine.periods import PeriodError
-    from bestby.goals.reports import fiscal_period
+    """``--period`` on the fiscal calendar, inside bounds.DATES; default: the fiscal quarter holding ``when``."""
+    from bestby.goals.params import ParamError, period_param
 
     try:
-        return fiscal_period(text, when)
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--period'") from None
+        return period_param(text, when)
+    except ParamError as exc:
+        raise typer.BadParameter(exc.message, param_hint="'--period'") from None
 
+
+LISTED_DEALS = IntBound(0, 100_000)  # as the API's forecast ?deals=
+SIMS = IntBound(100, 1_000_000)  # fewer draws make P10/P90 noise; more take minutes and gigabytes
 
 PeriodOption = Annotated[Optional[str], typer.Option(
     "--period", help="FY2026-Q1, FY2026-M03, FY2026, 2026-Q1 or 2025-07. Default: the fiscal quarter of --as-of.",
@@ -80,7 +83,8 @@ def coverage_cmd(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
     by: ByOption = None,
-    lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of closed deals for the win rate.")] = 365,
+    lookback: Annotated[int, typer.Option("--lookback", callback=bounded(SPAN_DAYS),
+                                          help="Days of closed deals for the win rate, 1 to 3,650.")] = 365,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -95,6 +99,7 @@ def coverage_cmd(
     when = _parse_as_of(as_of)
     levels = _levels(by)
     chosen = _period(period, when)
+    resolve_policy(policy, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.goals.reports import coverage_report
@@ -128,11 +133,15 @@ def forecast_cmd(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
     by: ByOption = None,
-    deals: Annotated[int, typer.Option("--deals", min=0, help="Deals listed by contribution (0: none).")] = 10,
-    lookback: Annotated[int, typer.Option("--lookback", min=1,
-                                          help="Days of history for the rate of deals not created yet.")] = 365,
-    sims: Annotated[int, typer.Option("--sims", min=100, max=1_000_000, help="Simulated draws.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="The draws' seed (same seed, same figures).")] = 2026,
+    deals: Annotated[int, typer.Option("--deals", callback=bounded(LISTED_DEALS),
+                                       help="Deals listed by contribution, 0 (none) to 100,000.")] = 10,
+    lookback: Annotated[int, typer.Option("--lookback", callback=bounded(SPAN_DAYS),
+                                          help="Days of history for the rate of deals not created yet, "
+                                               "1 to 3,650.")] = 365,
+    sims: Annotated[int, typer.Option("--sims", callback=bounded(SIMS),
+                                      help="Simulated draws, 100 to 1,000,000.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", callback=bounded(SEED),
+                                      help="The draws' seed, 0 to 4,294,967,295 (same seed, same figures).")] = 2026,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -149,6 +158,7 @@ def forecast_cmd(
     when = _parse_as_of(as_of)
     levels = _levels(by)
     chosen = _period(period, when)
+    resolve_policy(policy, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.goals.reports import forecast_report
@@ -175,8 +185,9 @@ def forecast_cmd(
 @app.command("funnel")
 def funnel_cmd(
     as_of: AsOfOption = None,
-    window: Annotated[int, typer.Option("--window", min=1, max=3650,
-                                        help="Days before --as-of in which deals entered each stage.")] = 180,
+    window: Annotated[int, typer.Option("--window", callback=bounded(SPAN_DAYS),
+                                        help="Days before --as-of in which deals entered each stage, "
+                                             "1 to 3,650.")] = 180,
     by: Annotated[Optional[str], typer.Option("--by", help="owner or team (default: the pipeline only).",
                                               show_default=False)] = None,
     as_json: JsonOption = False,
@@ -215,7 +226,8 @@ def reverse_funnel_cmd(
     as_of: AsOfOption = None,
     by: Annotated[str, typer.Option("--by", help="Levels, comma-separated: owner, team, all (the workspace).")]
         = "owner,team",
-    lookback: Annotated[int, typer.Option("--lookback", min=1, help="Days of history for the rates.")] = 365,
+    lookback: Annotated[int, typer.Option("--lookback", callback=bounded(SPAN_DAYS),
+                                          help="Days of history for the rates, 1 to 3,650.")] = 365,
     policy: PolicyOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -233,6 +245,7 @@ def reverse_funnel_cmd(
         raise typer.BadParameter("pipelines have no goals; use owner, team and/or all", param_hint="'--by'")
     levels = _levels(by, ("owner", "team", "all"))
     chosen = _period(period, when)
+    resolve_policy(policy, stored=False)  # a bad policy file is refused before the store is touched
     setup(db)
     chosen_policy = resolve_policy(policy)
     from bestby.goals.reports import reverse_funnel_report

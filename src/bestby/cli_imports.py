@@ -18,7 +18,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from bestby.cli import DbOption, console, err, import_app, setup
+from bestby.bounds import ROW_ID, IntBound
+from bestby.cli import DbOption, bounded, console, err, import_app, setup
 
 
 def _t(value) -> Text:
@@ -110,7 +111,8 @@ def refuse_warnings(exc) -> None:
 
 @import_app.command("undo")
 def undo_cmd(
-    batch: Annotated[int, typer.Argument(metavar="BATCH", help="The batch id an import reported (bestby import batches).")],
+    batch: Annotated[int, typer.Argument(metavar="BATCH", callback=bounded(ROW_ID),
+                                         help="The batch id an import reported (bestby import batches).")],
     by: Annotated[Optional[str], typer.Option("--by", help="E-mail or user id of who undoes it (the audit log).",
                                              show_default=False)] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (the audit log).")] = "",
@@ -149,7 +151,8 @@ def undo_cmd(
 
 @import_app.command("batches")
 def batches_cmd(
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", callback=bounded(IntBound(1, 10_000)),
+                                       help="How many, newest first: 1 to 10,000.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
     db: DbOption = None,
 ) -> None:

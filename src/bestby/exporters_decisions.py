@@ -77,7 +77,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bestby.bounds import DATES
+from bestby.bounds import DATES, OutOfBounds
 from bestby.spreadsheet import writer as spreadsheet_writer
 
 FORMATS = ("csv", "salesforce", "hubspot", "pipedrive")
@@ -112,8 +112,10 @@ def parse_since(text: str) -> datetime:
         day = date.fromisoformat(raw)
     except ValueError:
         raise ExportError("since", f"{raw!r} is not a date YYYY-MM-DD (e.g. 2025-03-01)") from None
-    if not DATES.holds(day):
-        raise ExportError("since", f"{raw} is out of range: give a date from {DATES.first} to {DATES.last}")
+    try:
+        DATES.check("since", day)
+    except OutOfBounds as exc:
+        raise ExportError("since", exc.message) from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

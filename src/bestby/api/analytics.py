@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, Optional
 
 from ninja import Query, Router
@@ -34,14 +34,14 @@ def _cache(user):
 
 @router.get("/shelf-life", response={200: list[ShelfLifeRow], 422: Error},
             summary="Each stage's best-by (the q-quantile of time in stage) and the whole cycle's, per pipeline")
-def shelf_life_rows(request, as_of: Optional[Moment] = None, q: float = Query(0.8, ge=0, le=1),
+def shelf_life_rows(request, as_of: Optional[Moment] = None, q: float = Query(0.8, gt=0, le=1),
                     by: Optional[Literal["owner", "team", "product", "source", "amount_band"]] = None):
     from bestby.engine.shelf_life import shelf_life
     from bestby.pipeline.analytics import store_reader
 
-    when = as_of or clock.now()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    from bestby.goals.params import as_of_value
+
+    when = clock.now() if as_of is None else as_of_value(as_of)  # inside bounds.DATES, else 422 naming as_of
     with store_reader() as store:
         rows = shelf_life(store.tables(when), q=q, by=by)
     return access.segment_rows_for(request.auth, by, rows)  # owner and team segments name people

@@ -55,7 +55,8 @@ def adherence_period(text: str | None, when, *, field: str = "period"):
     if last < first:
         raise ParamError(field, f"{raw!r} ends before it starts")
     if not (EARLIEST <= first and last <= LATEST) or (last - first).days >= MAX_RANGE_DAYS:
-        raise ParamError(field, f"{raw!r} is outside {EARLIEST.year} to {LATEST.year} or longer than ten years")
+        raise ParamError(field, f"{raw!r} is out of range: give dates from {EARLIEST.isoformat()} to "
+                                f"{LATEST.isoformat()}, at most ten years apart")
     return DateRange(first, last + timedelta(days=1))
 
 
@@ -68,6 +69,7 @@ def adherence_as_of(text: str | None, *, now: datetime, field: str = "as_of") ->
         except ValueError as exc:
             raise ParamError(field, f"{raw!r}: {exc}") from None
         if not EARLIEST <= value <= LATEST:
-            raise ParamError(field, f"{raw} is outside {EARLIEST.year} to {LATEST.year}")
+            raise ParamError(field, f"{raw} is out of range: give a date from {EARLIEST.isoformat()} to "
+                                    f"{LATEST.isoformat()}")
         return value
     return as_of_param(raw, field=field, now=now)

@@ -85,13 +85,18 @@ How best-by dates are learned (see :mod:`bestby.engine.shelf_life`)
     weekends too).
 
 Every field is validated on construction; a bad value raises ``ValueError``
-naming the field.
+naming the field. Day thresholds are at most 100,000 (274 years: "never"
+for any deal), pushes at most 1,000, lookbacks above 0 and at most 3,650
+days (a date minus the lookback stays inside the calendar), as
+:mod:`bestby.bounds` says.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from bestby.bounds import LOOKBACK_DAYS, PUSHES, THRESHOLD_DAYS
 
 __all__ = ["DEFAULT_NO_SECOND_MEETING_DAYS", "MIN_SECOND_MEETING_HISTORY", "ClearancePolicy"]
 
@@ -132,11 +137,11 @@ class ClearancePolicy:
         if self.no_second_meeting_days is not None:
             names.append("no_second_meeting_days")
         for name in names:
-            if number(name) < 0 or math.isinf(getattr(self, name)):
-                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+            THRESHOLD_DAYS.check(name, number(name))
         pushes = self.stalled_after_pushes
-        if isinstance(pushes, bool) or not isinstance(pushes, int) or pushes < 1:
+        if isinstance(pushes, bool) or not isinstance(pushes, int):
             raise ValueError(f"stalled_after_pushes must be an integer >= 1, got {pushes!r}")
+        PUSHES.check("stalled_after_pushes", pushes)
         if not 0.0 <= number("win_probability_floor") <= 1.0:
             raise ValueError(f"win_probability_floor must be in [0, 1], got {self.win_probability_floor}")
         for name in ("first_meeting_stage", "second_meeting_stage"):
@@ -146,8 +151,8 @@ class ClearancePolicy:
         segments = ("owner", "team", "product", "source", "amount_band")  # shelf_life.SEGMENTS
         if self.segment is not None and self.segment not in segments:
             raise ValueError(f"segment must be one of {', '.join(segments)} or None, got {self.segment!r}")
-        if self.lookback_days is not None and (number("lookback_days") <= 0 or math.isinf(self.lookback_days)):
-            raise ValueError(f"lookback_days must be a finite number > 0 or None, got {self.lookback_days}")
+        if self.lookback_days is not None:
+            LOOKBACK_DAYS.check("lookback_days", number("lookback_days"))
         if not isinstance(self.business_days, bool):
             raise ValueError(f"business_days must be true or false, got {self.business_days!r}")
         if self.first_meeting_stage == self.second_meeting_stage:
@@ -225,4 +230,4 @@ def load_policy(path) -> ClearancePolicy | dict[str, ClearancePolicy]:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
-    return policies_from_mapping(data, source=path.name)
+    return policies_from_mapping(data, source=str(path))

@@ -12,21 +12,21 @@ from datetime import UTC, date, datetime
 from typing import Iterable
 
 from bestby import clock
+from bestby.bounds import DATES, SPAN_DAYS, OutOfBounds
 from bestby.engine.periods import Period, PeriodError
 
 __all__ = ["MAX_PERIODS", "ParamError", "as_of_param", "as_of_value", "backtest_periods", "levels_param",
-           "period_param", "report_policy", "weeks_param", "window_param"]
+           "one_period", "period_param", "report_policy", "weeks_param", "window_param"]
 
 MAX_PERIODS = 12  # a backtest replays the forecast per snapshot: 12 periods x 3 snapshots is already minutes
-EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)  # periods around a far date would leave the calendar
+#: the calendar every date a report takes lies in: :data:`bestby.bounds.DATES` (a quota ending 9999-12-31 overflowed
+#: the first "+ 1 day"; the engine's timestamps end in 2262)
+EARLIEST, LATEST = DATES.first, DATES.last
+_RANGE = f"from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}"
 
 
-class ParamError(ValueError):
-    """A parameter that cannot be read; ``field`` names it, ``message`` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field, self.message = field, message
-        super().__init__(f"{field}: {message}")
+class ParamError(OutOfBounds):
+    """A parameter that cannot be read; ``field`` names it, ``message`` says why (``str()``: "field: message")."""
 
 
 def _bare(exc: PeriodError) -> str:
@@ -49,10 +49,13 @@ def as_of_param(text: str | None, *, field: str = "as_of", now: datetime | None 
 
 
 def as_of_value(value: datetime, *, field: str = "as_of") -> datetime:
-    """A moment in UTC (naive: UTC), refused outside 1970 to 2200."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """A moment in UTC (naive: UTC), refused outside :data:`bestby.bounds.DATES`."""
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise ParamError(field, f"{value.isoformat()} is out of range: give a date {_RANGE}") from None
     if not EARLIEST <= value.date() <= LATEST:
-        raise ParamError(field, f"{value.date().isoformat()} is outside {EARLIEST.year} to {LATEST.year}")
+        raise ParamError(field, f"{value.date().isoformat()} is out of range: give a date {_RANGE}")
     return value
 
 
@@ -71,10 +74,26 @@ def period_param(text: str | None, when: datetime, *, field: str = "period") -> 
         period = fiscal_period(raw or None, when)
     except PeriodError as exc:
         raise ParamError(field, _bare(exc)) from None
-    except ValueError:  # a year the calendar cannot hold (FY0000, 9999-Q4's next)
-        raise ParamError(field, f"{raw!r} is outside {EARLIEST.year} to {LATEST.year}") from None
-    if not EARLIEST <= period.start <= LATEST:
-        raise ParamError(field, f"{period.label} is outside {EARLIEST.year} to {LATEST.year}")
+    except (ValueError, OverflowError):  # a year the calendar cannot hold (FY0000, 9999-Q4's next)
+        raise ParamError(field, f"{raw!r} is out of range: give a period {_RANGE}") from None
+    if not (EARLIEST <= period.start and period.last_day <= LATEST):
+        raise ParamError(field, f"{period.label} is out of range: give a period {_RANGE}")
+    return period
+
+
+def one_period(text: str, *, field: str) -> Period:
+    """A period's text (FY2026-Q1, 2026-Q1, 2025-07...) on the fiscal calendar, inside the calendar's window."""
+    from bestby.engine.periods import parse_period
+
+    raw = (text or "").strip()
+    try:
+        period = parse_period(raw, first_month=_first_month())
+    except PeriodError as exc:
+        raise ParamError(field, _bare(exc)) from None
+    except (ValueError, OverflowError):
+        raise ParamError(field, f"{raw!r} is out of range: give a period {_RANGE}") from None
+    if not (EARLIEST <= period.start and period.last_day <= LATEST):
+        raise ParamError(field, f"{period.label} is out of range: give a period {_RANGE}")
     return period
 
 
@@ -106,17 +125,14 @@ def weeks_param(text: str | None, *, field: str = "weeks_in", default: tuple[int
 
 
 def window_param(text: str | None, *, field: str = "window", default: int = 180) -> int:
-    """A number of days from 1 to 3650; blank: ``default``."""
+    """A number of days from 1 to 3650 (:data:`bestby.bounds.SPAN_DAYS`); blank: ``default``."""
     raw = (text or "").strip()
     if not raw:
         return default
     try:
-        days = int(raw)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= 3650:
-        raise ParamError(field, f"{raw!r} is not a whole number of days from 1 to 3650")
-    return days
+        return SPAN_DAYS.check(field, raw)
+    except OutOfBounds as exc:
+        raise ParamError(field, f"{exc.message} (days)") from None
 
 
 def backtest_periods(first: str | None, last: str | None, *, now: datetime) -> list[Period]:
@@ -124,24 +140,12 @@ def backtest_periods(first: str | None, last: str | None, *, now: datetime) -> l
 
     At most :data:`MAX_PERIODS` periods (a page or a request must end in minutes).
     """
-    from bestby.engine.periods import parse_period, period_of, periods_between
+    from bestby.engine.periods import period_of, periods_between
 
-    fm = _first_month()
-    current = period_of(now, "quarter", first_month=fm)
+    current = period_of(now, "quarter", first_month=_first_month())
 
     def read(text, field, fallback):
-        raw = (text or "").strip()
-        if not raw:
-            return fallback
-        try:
-            period = parse_period(raw, first_month=fm)
-        except PeriodError as exc:
-            raise ParamError(field, _bare(exc)) from None
-        except ValueError:
-            raise ParamError(field, f"{raw!r} is outside {EARLIEST.year} to {LATEST.year}") from None
-        if not EARLIEST <= period.start <= LATEST:
-            raise ParamError(field, f"{period.label} is outside {EARLIEST.year} to {LATEST.year}")
-        return period
+        return one_period(text, field=field) if (text or "").strip() else fallback
 
     a = read(first, "from", current.next(-4))
     b = read(last, "to", current.previous() if a.kind == "quarter" else a)
@@ -155,8 +159,15 @@ def backtest_periods(first: str | None, last: str | None, *, now: datetime) -> l
 
 
 def report_policy():
-    """The clearance policy the reports use: the one stored on the Settings page, else the defaults."""
+    """The clearance policy the reports use: the one stored on the Settings page, else the defaults.
+
+    A stored policy that no longer validates (saved before its bounds were checked) is a ParamError naming
+    ``policy``, so that a page answers 400 and the API 422 saying where to fix it, instead of a 500.
+    """
     from bestby.clearance.settings import stored_policy
     from bestby.engine.policy import ClearancePolicy
 
-    return stored_policy() or ClearancePolicy()
+    try:
+        return stored_policy() or ClearancePolicy()
+    except ValueError as exc:
+        raise ParamError("policy", f"{exc}; fix it on the Settings page") from None

@@ -23,6 +23,7 @@ def coverage_page(request):
     params = Params(request)
     as_of = params.read(as_of_param, params.raw("as_of"), now=params.now, fallback=params.now)
     period = params.read(period_param, params.raw("period"), as_of)
+    policy = params.read(report_policy)
     context = {"period": period, "as_of": as_of}
     if params.errors:
         return render_report(request, "web/coverage.html", context, params)
@@ -31,7 +32,7 @@ def coverage_page(request):
 
     scope = scoping.scope_for(request.user)
     levels = ("owner", "team", "pipeline") if scope.everything else ("owner", "team")
-    doc, _cached = cached_report(coverage_report, period=period, as_of=as_of, by=levels, policy=report_policy())
+    doc, _cached = cached_report(coverage_report, period=period, as_of=as_of, by=levels, policy=policy)
     doc = scoping.coverage_doc(doc, scope)
     rows = ([workspace_row(doc)] if scope.everything else []) + doc["groups"]
     rows = label_rows(rows, owner_names(r["key"] for r in rows if r["level"] == "owner"))

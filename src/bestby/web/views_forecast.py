@@ -67,13 +67,14 @@ def forecast_page(request):
     if group is not None and not scope.sees(*group):
         params.errors.append(f"group: {':'.join(group)!r} is not a row you may see")
         params.fields.add("group")
+    policy = params.read(report_policy)
     context = {"period": period, "as_of": as_of}
     if params.errors:
         return render_report(request, "web/forecast.html", context, params)
 
     from bestby.goals.reports import forecast_report
 
-    doc, _cached = cached_report(forecast_report, period=period, as_of=as_of, by=LEVELS, policy=report_policy())
+    doc, _cached = cached_report(forecast_report, period=period, as_of=as_of, by=LEVELS, policy=policy)
     doc = scoping.forecast_doc(doc, scope)
     rows = ([workspace_row(doc)] if scope.everything else []) + doc["groups"]
     rows = label_rows(rows, owner_names(r["key"] for r in rows if r["level"] == "owner"))

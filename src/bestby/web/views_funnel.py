@@ -62,6 +62,7 @@ def funnel_page(request):
     by = params.read(_by, params.raw("by"), scope.everything)
     period = params.read(period_param, params.raw("period"), as_of)
     who = params.raw("who")
+    policy = params.read(report_policy)
     by_choices = ([("", "the pipeline")] if scope.everything else []) + [("owner", "seller"), ("team", "team")]
     context = {"period": period, "as_of": as_of, "window": window, "by": by or "", "who": who,
                "by_choices": by_choices}
@@ -79,7 +80,7 @@ def funnel_page(request):
     names = owner_names(seen) if by == "owner" else {}
     levels = ("owner", "team", "all") if scope.everything else ("owner", "team")
     reverse = scoping.reverse_funnel_rows(
-        cached_report(reverse_funnel_report, period=period, as_of=as_of, by=levels, policy=report_policy())[0], scope)
+        cached_report(reverse_funnel_report, period=period, as_of=as_of, by=levels, policy=policy)[0], scope)
     reverse = label_rows(reverse, owner_names(r["key"] for r in reverse if r["level"] == "owner"))
     context.update({"segments": _segments(rows, by, who), "who_choices": [(s, names.get(s, s)) for s in seen],
                     "reverse": reverse, "weeks_left": reverse[0]["days_left"] / 7 if reverse else None,

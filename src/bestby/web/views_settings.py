@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bestby.bounds import ROW_ID, OutOfBounds
 from bestby.clearance.models import PolicySetting
-from bestby.clearance.settings import PolicyInputError, parse_form, save_section, stored_policy
+from bestby.clearance.settings import PolicyInputError, _field_of, parse_form, save_section, stored_policy
 from bestby.engine.policy import FIELDS, ClearancePolicy
 from bestby.people import access
 from bestby.pipeline.models import Pipeline
@@ -32,7 +34,14 @@ def _shown(value) -> str:
 def _sections(submitted: dict | None = None) -> list[dict]:
     """The default section then one per pipeline: stored values and the effective policy (for placeholders)."""
     rows = {r.pipeline_id: r for r in PolicySetting.objects.all()}
-    policy = stored_policy() or ClearancePolicy()
+    stored_error = None
+    try:
+        policy = stored_policy() or ClearancePolicy()
+    except ValueError as exc:  # stored before its bounds were checked: shown, so that an admin can fix it here
+        message = str(exc).removeprefix("stored policy: ")
+        stored_error = PolicyInputError(_field_of(message.split("] ", 1)[-1]), f"{message}; save this section "
+                                                                                "with a value in range")
+        policy = ClearancePolicy()
     default = policy if isinstance(policy, ClearancePolicy) else policy.default
     sections = []
     for pipeline in [None, *Pipeline.objects.prefetch_related("stages").order_by("name")]:
@@ -44,8 +53,10 @@ def _sections(submitted: dict | None = None) -> list[dict]:
         values = submitted["values"] if submitted and submitted["key"] == key else stored
         fields = [{"name": name, "value": _shown(values.get(name)),
                    "inherited": getattr(base, name), "effective": getattr(effective, name)} for name in FIELDS]
-        sections.append({"key": key, "pipeline": pipeline, "row": row, "fields": fields,
-                         "error": submitted["error"] if submitted and submitted["key"] == key else None})
+        error = submitted["error"] if submitted and submitted["key"] == key else None
+        if error is None and stored_error is not None and not sections:
+            error = stored_error
+        sections.append({"key": key, "pipeline": pipeline, "row": row, "fields": fields, "error": error})
     return sections
 
 
@@ -92,7 +103,14 @@ def save_policy(request):
     """Store one section of the clearance policy (POST section=default|PIPELINE_ID and the settings)."""
     _admin(request)
     key = request.POST.get("section", "default")
-    pipeline = None if key == "default" else get_object_or_404(Pipeline, pk=key if key.isdigit() else 0)
+    if key == "default":
+        pipeline = None
+    else:
+        try:  # a pipeline's id; 2**63 or "²" (isdigit) reached the database and gave a 500
+            pk = ROW_ID.check("section", key)
+        except OutOfBounds:
+            raise Http404("No such pipeline.") from None
+        pipeline = get_object_or_404(Pipeline, pk=pk)
     raw = {name: request.POST.get(name, "") for name in FIELDS}
     try:
         save_section(pipeline=pipeline, values=parse_form(request.POST), by=request.user)

@@ -148,11 +148,18 @@ def _parse(request, policy: ClearancePolicy) -> tuple[float, str | None, list[st
 @login_required
 def shelf_life_page(request):
     """Shelf life per pipeline: whole cycle and each open stage, the best-by against its distribution."""
-    policy = _default_policy()
+    try:
+        policy = _default_policy()
+    except ValueError as exc:  # a stored policy saved before its bounds were checked
+        policy, stored_error = ClearancePolicy(), [f"policy: {exc}; fix it on the Settings page"]
+    else:
+        stored_error = []
     q, by, errors = _parse(request, policy)
+    errors = stored_error + errors
     as_of = clock.now()
     since = None if policy.lookback_days is None else as_of - timedelta(days=policy.lookback_days)
-    rows = access.segment_rows_for(request.user, by, shelf_figures(
+    # a bad parameter is answered with the form and its error (400), and nothing is computed
+    rows = [] if errors else access.segment_rows_for(request.user, by, shelf_figures(
         as_of=as_of, q=q, by=by, since=since, business_days=policy.business_days))
     pipelines: dict[str, list[dict]] = {}
     for row in rows:

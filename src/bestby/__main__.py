@@ -1,0 +1,5 @@
+"""``python -m bestby``: the ``bestby`` command."""
+
+from bestby.cli import main
+
+main()
