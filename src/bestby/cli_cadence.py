@@ -34,7 +34,14 @@ def _parse_start(value: Optional[str]) -> Optional[date]:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD (e.g. 2026-03-27)",
                                  param_hint="'--start'") from None
-    return check_day(day, "--start")
+    day = check_day(day, "--start")
+    from bestby import clock
+    from bestby.cadences.schedule import start_problem
+
+    problem = start_problem(day, clock.today())  # a person typed it: within a year of today
+    if problem:
+        raise typer.BadParameter(problem, param_hint="'--start'")
+    return day
 
 
 def _parse_as_of(value: Optional[str]):

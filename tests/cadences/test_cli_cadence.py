@@ -30,6 +30,12 @@ FROM_27_MARCH = [D(2026, 3, 27), D(2026, 3, 27), D(2026, 3, 30), D(2026, 4, 1), 
 
 
 @pytest.fixture(autouse=True)
+def _spring_2026(frozen_clock):
+    """The enrolments start in spring 2026; the command line takes a start within a year of today: freeze it."""
+    frozen_clock("2026-04-15T09:00:00Z")
+
+
+@pytest.fixture(autouse=True)
 def germany(settings):
     settings.BESTBY_COUNTRY = "DE"
     settings.BESTBY_COUNTRY_REGION = None
@@ -80,6 +86,8 @@ def test_enrol_in_a_named_cadence(rita):
     (["L3"], ["LEAD_ID", "L3", "converted"]),
     (["L1", "--cadence", "Nope"], ["--cadence", "Nope"]),
     (["L1", "--start", "2026-02-30"], ["--start", "2026-02-30"]),
+    (["L1", "--start", "2025-01-02"], ["--start", "more than a year ago"]),  # the clock reads 2026-04-15
+    (["L1", "--start", "2027-06-01"], ["--start", "more than a year ahead"]),
     (["L1", "--by", "nobody@example.com"], ["--by", "nobody@example.com"]),
 ])
 def test_enrol_refusals_exit_2_and_change_nothing(rita, args, names):

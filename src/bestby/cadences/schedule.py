@@ -191,3 +191,17 @@ def recontact_date(last_step_on: date) -> date:
 def default_is_valid(steps=DEFAULT_STEPS) -> bool:
     """The default's promise: six touches or more, within ten business days, across three channels or more."""
     return len(steps) >= 6 and max(s.offset for s in steps) <= 9 and len({s.channel for s in steps}) >= 3
+
+
+#: how far before or after today a person may start a cadence: a year back records a run done on paper; years
+#: back is a typo that would make all six touches overdue at once (and a year ahead is past any plan)
+START_WINDOW = timedelta(days=366)
+
+
+def start_problem(start: date, today: date) -> str | None:
+    """Why ``start`` is no start date a person means (more than :data:`START_WINDOW` from ``today``), or None."""
+    if start < today - START_WINDOW:
+        return f"{start:%Y-%m-%d} is more than a year ago; a cadence starts today or recently: choose a later date"
+    if start > today + START_WINDOW:
+        return f"{start:%Y-%m-%d} is more than a year ahead; choose an earlier date"
+    return None

@@ -55,24 +55,16 @@ class CadenceError(ValueError):
         self.message = message
 
 
-#: how far before or after today a cadence may start: a year back records a run done on paper; years back
-#: is a typo that would make all six touches overdue at once (and a year ahead is past any plan)
-START_WINDOW = timedelta(days=366)
-
-
 def check_start(start: date, now: datetime) -> None:
-    """Refuse a start date more than :data:`START_WINDOW` before or after today (UTC), naming ``start``.
+    """Refuse a start date more than a year before or after today (UTC), naming ``start``.
 
     For the places a person types a start date (the API, the enrol form, the
     command line); :func:`enrol` itself takes any date, as an import of a
-    past cadence does.
+    past cadence does. The rule: :func:`bestby.cadences.schedule.start_problem`.
     """
-    today = now.date()
-    if start < today - START_WINDOW:
-        raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ago; a cadence starts today or "
-                                    "recently: choose a later date")
-    if start > today + START_WINDOW:
-        raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ahead; choose an earlier date")
+    problem = schedule.start_problem(start, now.date())
+    if problem:
+        raise CadenceError("start", problem)
 
 
 def _now() -> datetime:
