@@ -96,6 +96,11 @@ from dataclasses import dataclass
 __all__ = ["DEFAULT_NO_SECOND_MEETING_DAYS", "MIN_SECOND_MEETING_HISTORY", "ClearancePolicy"]
 
 DEFAULT_NO_SECOND_MEETING_DAYS = 30.0  # without enough history (see the module docstring)
+#: the most days a day-valued setting may hold: a century. ``as_of - timedelta(days=...)`` must stay a
+#: date (a lookback of 1e308 days overflowed it on the shelf-life page and in ``bestby refresh``)
+MAX_DAYS = 36_500
+#: the most close-date pushes ``stalled_after_pushes`` may count (far above any deal; a bounded integer)
+MAX_PUSHES = 10_000
 MIN_SECOND_MEETING_HISTORY = 20
 
 
@@ -134,9 +139,13 @@ class ClearancePolicy:
         for name in names:
             if number(name) < 0 or math.isinf(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+            if getattr(self, name) > MAX_DAYS:
+                raise ValueError(f"{name} must be at most {MAX_DAYS} days, got {getattr(self, name):g}")
         pushes = self.stalled_after_pushes
         if isinstance(pushes, bool) or not isinstance(pushes, int) or pushes < 1:
             raise ValueError(f"stalled_after_pushes must be an integer >= 1, got {pushes!r}")
+        if pushes > MAX_PUSHES:
+            raise ValueError(f"stalled_after_pushes must be at most {MAX_PUSHES}, got {pushes}")
         if not 0.0 <= number("win_probability_floor") <= 1.0:
             raise ValueError(f"win_probability_floor must be in [0, 1], got {self.win_probability_floor}")
         for name in ("first_meeting_stage", "second_meeting_stage"):
@@ -148,6 +157,8 @@ class ClearancePolicy:
             raise ValueError(f"segment must be one of {', '.join(segments)} or None, got {self.segment!r}")
         if self.lookback_days is not None and (number("lookback_days") <= 0 or math.isinf(self.lookback_days)):
             raise ValueError(f"lookback_days must be a finite number > 0 or None, got {self.lookback_days}")
+        if self.lookback_days is not None and self.lookback_days > MAX_DAYS:
+            raise ValueError(f"lookback_days must be at most {MAX_DAYS} days, got {self.lookback_days:g}")
         if not isinstance(self.business_days, bool):
             raise ValueError(f"business_days must be true or false, got {self.business_days!r}")
         if self.first_meeting_stage == self.second_meeting_stage:
