@@ -189,7 +189,8 @@ class DateWindow:
         """``value`` (a date or an aware/naive datetime) unchanged, or :class:`OutOfBounds`."""
         day = value.date() if isinstance(value, datetime) else value
         if not self.first <= day <= self.last:
-            raise OutOfBounds(field, f"{value:%Y-%m-%d} is out of range: give a date from "
+            # isoformat, not %Y: strftime writes the year 1 as "1", not "0001" as it was typed
+            raise OutOfBounds(field, f"{day.isoformat()} is out of range: give a date from "
                                      f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}")
         return value
 

@@ -69,7 +69,7 @@ def check_start(start: date, now: datetime) -> None:
     """
     today = now.date()
     if start < today - START_WINDOW:
-        raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ago; a cadence starts today or "
+        raise CadenceError("start", f"{start.isoformat()} is more than a year ago; a cadence starts today or "
                                     "recently: choose a later date")
     if start > today + START_WINDOW:
         raise CadenceError("start", f"{start:%Y-%m-%d} is more than a year ahead; choose an earlier date")
