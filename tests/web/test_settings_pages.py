@@ -1,6 +1,7 @@
 """Settings page: admins only, stage order through an audited service, the stored clearance policy."""
 
 import os
+from datetime import UTC, datetime
 import re
 from pathlib import Path
 
@@ -131,3 +132,16 @@ def test_policy_numbers_too_large_for_a_date_are_refused(client, world):
     assert not PolicySetting.objects.exists()
     assert client.post("/settings/policy/", {"section": "default", "lookback_days": "36500",
                                              "stalled_after_pushes": "1000"}).status_code == 302
+
+
+def test_a_stored_policy_out_of_bounds_is_shown_and_can_be_corrected(client, world):
+    """A policy saved before the day bound (lookback_days 1e308) must not take the Settings page down with it."""
+    PolicySetting.objects.create(pipeline=None, values={"lookback_days": 1e308, "quantile": 0.7},
+                                 updated_at=datetime(2026, 1, 5, tzinfo=UTC))
+    client.login(username="boss", password=PW)
+    response = client.get("/settings/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "lookback_days must be at most 36500 days" in html
+    assert client.post("/settings/policy/", {"section": "default", "quantile": "0.7",
+                                             "lookback_days": "365"}).status_code == 302
+    assert resolve_policy(None) == ClearancePolicy(quantile=0.7, lookback_days=365)

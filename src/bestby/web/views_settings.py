@@ -32,7 +32,12 @@ def _shown(value) -> str:
 def _sections(submitted: dict | None = None) -> list[dict]:
     """The default section then one per pipeline: stored values and the effective policy (for placeholders)."""
     rows = {r.pipeline_id: r for r in PolicySetting.objects.all()}
-    policy = stored_policy() or ClearancePolicy()
+    try:
+        policy = stored_policy() or ClearancePolicy()
+    except ValueError as exc:  # stored before a bound was checked: shown, so this page can correct it
+        policy, stored_error = ClearancePolicy(), exc
+    else:
+        stored_error = None
     default = policy if isinstance(policy, ClearancePolicy) else policy.default
     sections = []
     for pipeline in [None, *Pipeline.objects.prefetch_related("stages").order_by("name")]:
@@ -44,8 +49,9 @@ def _sections(submitted: dict | None = None) -> list[dict]:
         values = submitted["values"] if submitted and submitted["key"] == key else stored
         fields = [{"name": name, "value": _shown(values.get(name)),
                    "inherited": getattr(base, name), "effective": getattr(effective, name)} for name in FIELDS]
+        error = submitted["error"] if submitted and submitted["key"] == key else None
         sections.append({"key": key, "pipeline": pipeline, "row": row, "fields": fields,
-                         "error": submitted["error"] if submitted and submitted["key"] == key else None})
+                         "error": error or (stored_error if pipeline is None else None)})
     return sections
 
 
