@@ -196,6 +196,7 @@ def test_enrol_refusals_name_the_lead_and_change_nothing(client, people):
     refused({"leads": "L9\nL1"}, "leads", "no lead &#x27;L9&#x27; among the leads you may enrol")
     refused({"leads": "  "}, "leads", "give at least one lead id")
     refused({"leads": "L1", "start": "01/04/2026"}, "start", "&#x27;01/04/2026&#x27; is not a date YYYY-MM-DD")
+    refused({"leads": "L1", "start": "0001-01-01"}, "start", "0001-01-01 is more than a year ago")  # not "1-01-01"
     refused({"leads": "L1", "cadence": "999999"}, "cadence", "no cadence &#x27;999999&#x27;")
     refused({"leads": "L3"}, "leads", "no lead &#x27;L3&#x27;", who=signed_in(Client(), "mgr"))   # team B's
     assert state() == before

@@ -173,3 +173,13 @@ def test_curve_from_synthetic_history_marks_the_deal_now(client, tmp_path, setti
     assert marker is not None and 0 <= float(marker.group(2)) <= 1
     points = [tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', html).group(1).split()]
     assert len(points) == 60 and points[0][0] < points[-1][0]
+
+
+def test_an_early_year_is_named_as_typed(client, workspace):
+    """Walk: 0001-01-01 was refused as "1-01-01 is out of range" (strftime drops a year's leading zeros)."""
+    deal = Deal.objects.get(external_id="D2")
+    c = signed_in(client, "rep_a")
+    response = c.post("/deals/D2/", form(deal, close_date="0001-01-01", confirm_past_close_date="yes"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-field="close_date">0001-01-01 is out of range: give a date from 1900-01-01 to 2199-12-31' in html

@@ -1,6 +1,7 @@
 """Settings page: admins only, stage order through an audited service, the stored clearance policy."""
 
 import os
+from datetime import UTC, datetime
 import re
 from pathlib import Path
 
@@ -116,3 +117,31 @@ def test_policy_round_trip_through_resolve_policy(client, world):
     assert resolve_policy(None) == ClearancePolicy(quantile=0.7, no_touch_days=60, business_days=True)
     (Path(os.environ["BESTBY_HOME"]) / "policy.toml").write_text("[default]\nquantile = 0.9\n")
     assert resolve_policy(None) == ClearancePolicy(quantile=0.9)
+
+
+def test_policy_numbers_too_large_for_a_date_are_refused(client, world):
+    """Walk: lookback_days=1e308 was saved, then /shelf-life/ and `bestby refresh` failed (timedelta overflow)."""
+    client.login(username="boss", password=PW)
+    for field, value in [("lookback_days", "1e308"), ("expired_idle_days", "1e308"), ("no_touch_days", "1e20"),
+                         ("close_date_grace_days", "99999999999999999999"), ("no_second_meeting_days", "1e308"),
+                         ("stalled_after_pushes", "99999999999999999999")]:
+        response = client.post("/settings/policy/", {"section": "default", field: value})
+        html = response.content.decode()
+        assert response.status_code == 400, (field, value)
+        assert re.search(rf'<p class="error" data-field="{field}">', html) and f"{field} must be" in html
+    assert not PolicySetting.objects.exists()
+    assert client.post("/settings/policy/", {"section": "default", "lookback_days": "36500",
+                                             "stalled_after_pushes": "1000"}).status_code == 302
+
+
+def test_a_stored_policy_out_of_bounds_is_shown_and_can_be_corrected(client, world):
+    """A policy saved before the day bound (lookback_days 1e308) must not take the Settings page down with it."""
+    PolicySetting.objects.create(pipeline=None, values={"lookback_days": 1e308, "quantile": 0.7},
+                                 updated_at=datetime(2026, 1, 5, tzinfo=UTC))
+    client.login(username="boss", password=PW)
+    response = client.get("/settings/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "lookback_days must be at most 36500 days" in html
+    assert client.post("/settings/policy/", {"section": "default", "quantile": "0.7",
+                                             "lookback_days": "365"}).status_code == 302
+    assert resolve_policy(None) == ClearancePolicy(quantile=0.7, lookback_days=365)

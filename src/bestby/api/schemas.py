@@ -33,7 +33,8 @@ def _in_bounds(value):
     _no_nul(value)
     if isinstance(value, (date, datetime)):
         if not bounds.DATES.holds(value):
-            raise ValueError(f"{value:%Y-%m-%d} is out of range: give a date from {bounds.DATES.first:%Y-%m-%d} "
+            day = value.date() if isinstance(value, datetime) else value  # isoformat: %Y writes year 1 as "1"
+            raise ValueError(f"{day.isoformat()} is out of range: give a date from {bounds.DATES.first:%Y-%m-%d} "
                              f"to {bounds.DATES.last:%Y-%m-%d}")
     elif isinstance(value, int) and not isinstance(value, bool):
         if not -(2 ** 63) < value < 2 ** 63:

@@ -201,7 +201,7 @@ START_WINDOW = timedelta(days=366)
 def start_problem(start: date, today: date) -> str | None:
     """Why ``start`` is no start date a person means (more than :data:`START_WINDOW` from ``today``), or None."""
     if start < today - START_WINDOW:
-        return f"{start:%Y-%m-%d} is more than a year ago; a cadence starts today or recently: choose a later date"
+        return f"{start.isoformat()} is more than a year ago; a cadence starts today or recently: choose a later date"
     if start > today + START_WINDOW:
-        return f"{start:%Y-%m-%d} is more than a year ahead; choose an earlier date"
+        return f"{start.isoformat()} is more than a year ahead; choose an earlier date"
     return None

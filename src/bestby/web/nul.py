@@ -38,4 +38,4 @@ class RefuseNulMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message.split(": ", 1)[1], "field": field}, status=422)
         return HttpResponseBadRequest(f"<!doctype html><title>Bad request</title><h1>Bad request</h1>"
-                                      f"<p>{escape(message)}</p>")
+                                      f'<p class="error" role="alert">{escape(message)}</p>')
