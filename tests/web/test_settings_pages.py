@@ -128,9 +128,9 @@ def test_policy_numbers_too_large_for_a_date_are_refused(client, world):
         response = client.post("/settings/policy/", {"section": "default", field: value})
         html = response.content.decode()
         assert response.status_code == 400, (field, value)
-        assert re.search(rf'<p class="error" data-field="{field}">', html) and f"{field} must be" in html
+        assert re.search(rf'<p class="error" data-field="{field}">', html) and "is out of range" in html
     assert not PolicySetting.objects.exists()
-    assert client.post("/settings/policy/", {"section": "default", "lookback_days": "36500",
+    assert client.post("/settings/policy/", {"section": "default", "lookback_days": "3650",
                                              "stalled_after_pushes": "1000"}).status_code == 302
 
 
@@ -141,7 +141,7 @@ def test_a_stored_policy_out_of_bounds_is_shown_and_can_be_corrected(client, wor
     client.login(username="boss", password=PW)
     response = client.get("/settings/")
     html = response.content.decode()
-    assert response.status_code == 200 and "lookback_days must be at most 36500 days" in html
+    assert response.status_code == 200 and "lookback_days: 1e+308 is out of range" in html
     assert client.post("/settings/policy/", {"section": "default", "quantile": "0.7",
                                              "lookback_days": "365"}).status_code == 302
     assert resolve_policy(None) == ClearancePolicy(quantile=0.7, lookback_days=365)
