@@ -34,6 +34,8 @@ def test_secret_key_from_environment_wins(tmp_path, monkeypatch):
         ("BESTBY_CURRENCY", "EURO"),
         ("BESTBY_FISCAL_YEAR_START", "13"),
         ("BESTBY_FISCAL_YEAR_START", "april"),
+        ("BESTBY_FISCAL_YEAR_START", "\u00b2"),  # a digit to str.isdigit, not to int(): once a traceback
+        ("BESTBY_MAX_UPLOAD_MB", "\u00b2"),
         ("BESTBY_DATABASE_URL", "mysql://x@y/z"),
         ("BESTBY_COUNTRY", "XX"),
         ("BESTBY_COUNTRY", "DE-ZZ"),

@@ -135,7 +135,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"BESTBY_CURRENCY={currency!r}: use a three-letter ISO 4217 code such as EUR")
     country, region = _country(env.get("BESTBY_COUNTRY") or "")
     fy = env.get("BESTBY_FISCAL_YEAR_START") or "1"
-    if not fy.isdigit() or not 1 <= int(fy) <= 12:
+    if not (fy.isascii() and fy.isdigit()) or not 1 <= int(fy) <= 12:
         raise ConfigError(f"BESTBY_FISCAL_YEAR_START={fy!r}: use a month number from 1 to 12")
     if (env.get("BESTBY_NOW") or "").strip():
         from bestby.clock import parse_instant
@@ -179,7 +179,7 @@ def _whole(env, name: str, default: int, *, low: int, high: int) -> int:
     text = (env.get(name) or "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise ConfigError(f"{name}={text!r}: use a whole number from {low} to {high}")
     return int(text)
 

@@ -183,3 +183,10 @@ def test_an_early_year_is_named_as_typed(client, workspace):
     html = response.content.decode()
     assert response.status_code == 400
     assert 'data-field="close_date">0001-01-01 is out of range: give a date from 1900-01-01 to 2199-12-31' in html
+
+
+def test_a_stage_typed_as_a_superscript_digit_is_an_error_not_a_crash(client, workspace):
+    """str.isdigit() says yes to "²" and int() then fails: the page answers 400 naming the stage."""
+    deal = Deal.objects.get(external_id="D2")
+    response = signed_in(client, "rep_a").post("/deals/D2/", form(deal, stage="\u00b2"))
+    assert response.status_code == 400 and 'data-field="stage"' in response.content.decode()

@@ -193,7 +193,7 @@ def _leads(user, raw: str) -> list[Lead]:
 def _cadence(raw: str) -> Cadence | None:
     if not raw:
         return None
-    found = Cadence.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    found = Cadence.objects.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() else None
     if found is None:
         raise services.CadenceError("cadence", f"no cadence {raw!r}")
     return found

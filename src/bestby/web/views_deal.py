@@ -120,7 +120,7 @@ class EditForm:
             self.errors["close_date"] = f"{self.close_date!r} is not a date (YYYY-MM-DD)"
         if out.get("close_date") is None and deal.close_date is not None and "close_date" not in self.errors:
             self.errors["close_date"] = "a close date cannot be removed, only changed"
-        stage = Stage.objects.filter(pk=self.stage, pipeline=deal.pipeline_id).first() if self.stage.isdigit() else None
+        stage = Stage.objects.filter(pk=self.stage, pipeline=deal.pipeline_id).first() if self.stage.isascii() and self.stage.isdigit() else None
         if stage is None:
             self.errors["stage"] = "choose a stage of this deal's pipeline"
         out["stage"] = stage

@@ -232,7 +232,7 @@ def convert(request, external_id: str):
         pipeline = None
         if key:
             pipeline = (Pipeline.objects.filter(pk=int(key)).first()
-                        if key.isdigit() and len(key) < 19 else None)   # beyond a 64-bit key: none
+                        if key.isascii() and key.isdigit() and len(key) < 19 else None)   # beyond a 64-bit key: none
             if pipeline is None:
                 raise services.CadenceError("pipeline", f"no pipeline {key!r}; choose one of the list")
         deal = services.convert(lead, pipeline=pipeline, by=request.user, at=clock.now())

@@ -72,7 +72,7 @@ def reason(ctx: Ctx, cell: str, file: str, line: int | None) -> str | None:
     hit = ctx.lost_reasons.get(cell)
     if hit is not None:
         return hit[0]
-    if ctx.lost_reasons and cell.isdigit():
+    if ctx.lost_reasons and cell.isascii() and cell.isdigit():
         ctx.findings.keep("lost_reason_unlabelled", "lost reasons that are not an option of fields.csv "
                           "(kept as written)", file, line, cell)
     return cell
