@@ -181,3 +181,23 @@ def test_a_parquet_file_reads_the_same_cells(tmp_path):
     raw = read_table(tmp_path / "deals.parquet", problems)
     assert not problems and raw.columns == ["deal_id", "stage", "amount"]
     assert raw.cells == [[f"D{i}" for i in range(1000)], stages, list(range(1000))]
+
+
+def test_a_parquet_text_column_with_empty_cells_and_few_values_reads_as_written(tmp_path):
+    """The reader shares equal strings block by block; a Parquet column's nulls once crashed it (NaN indices).
+
+    ``bestby import canonical`` of a 100,000-deal Parquet folder failed on its first such column; here 200 rows
+    of three values and nulls, one in four empty, read back cell for cell.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bestby.importers.problems import ProblemCollector
+
+    written = [None if i % 4 == 0 else ("North", "South", "East")[i % 3] for i in range(200)]
+    pq.write_table(pa.table({"deal_id": [f"d{i}" for i in range(200)], "source": written}), tmp_path / "deals.parquet")
+    problems = ProblemCollector()
+    table = read_table(tmp_path / "deals.parquet", problems)
+    assert problems.problems == []
+    assert table.columns == ["deal_id", "source"]
+    assert table.cells[1] == written and table.cells[0] == [f"d{i}" for i in range(200)]

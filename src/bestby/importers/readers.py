@@ -303,9 +303,12 @@ def _shared_strings(column) -> list:
         if 2 * len(values) > len(chunk):
             cells.extend(chunk.to_pylist())
             continue
-        shared = np.empty(len(values), dtype=object)
-        shared[:] = [canonical.setdefault(v, v) for v in values]
-        cells.extend(shared[encoded.indices.to_numpy(zero_copy_only=False)].tolist())
+        # one slot past the values stands for an empty cell: a Parquet string column may hold nulls, whose
+        # indices are null too (as NumPy they would be NaN floats, which cannot index)
+        shared = np.empty(len(values) + 1, dtype=object)
+        shared[:-1] = [canonical.setdefault(v, v) for v in values]
+        indices = encoded.indices.fill_null(len(values)) if encoded.indices.null_count else encoded.indices
+        cells.extend(shared[indices.to_numpy(zero_copy_only=False)].tolist())
     return cells
 
 
