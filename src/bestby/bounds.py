@@ -268,6 +268,13 @@ def check_date(field: str, value):
     return value if value is None else DATES.check(field, value)
 
 
+def check_value(bound, field: str, value, *, rounding: bool = False):
+    """``bound.check(field, value)``; ``rounding`` applies to a :class:`DecimalBound` only (see its ``check``)."""
+    if isinstance(bound, DecimalBound):
+        return bound.check(field, value, rounding=rounding)
+    return bound.check(field, value)
+
+
 def check_column(bound, field: str, values: list, *, rounding: bool = False) -> tuple[list, list[tuple[int, OutOfBounds]]]:
     """Check every value of a column (None passes) against ``bound``; return the values and the refusals.
 
@@ -280,7 +287,10 @@ def check_column(bound, field: str, values: list, *, rounding: bool = False) -> 
     if not present:
         return values, []
     decimal = isinstance(bound, DecimalBound)
-    check = (lambda v: bound.check(field, v, rounding=rounding)) if decimal else (lambda v: bound.check(field, v))
+
+    def check(v):
+        return check_value(bound, field, v, rounding=rounding)
+
     try:
         low, high = min(present), max(present)
         inside = True

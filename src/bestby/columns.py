@@ -20,7 +20,7 @@ from functools import lru_cache
 from django.apps import apps
 from django.db import models
 
-from bestby.bounds import DATES, EXACT_DIGITS, PROBABILITY, DecimalBound, FloatBound, IntBound
+from bestby.bounds import DATES, EXACT_DIGITS, PROBABILITY, DecimalBound, FloatBound, IntBound, check_value
 
 #: Django's portable integer ranges (django.db.backends.base.operations.integer_field_ranges)
 _INT_RANGES = {
@@ -73,6 +73,4 @@ def check(model: str, field: str, value, *, name: str | None = None, rounding: b
     spec = bound(model, field)
     if spec is None:
         return value
-    if isinstance(spec, DecimalBound):
-        return spec.check(name or field, value, rounding=rounding)
-    return spec.check(name or field, value)
+    return check_value(spec, name or field, value, rounding=rounding)

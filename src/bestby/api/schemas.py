@@ -6,14 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Optional
 
-from ninja import Field
-from ninja import Schema as _Schema
 import math
 
+from ninja import Field
+from ninja import Schema as _Schema
 from pydantic import AfterValidator, ValidationInfo, field_validator
 
 from bestby import bounds
-
 from bestby.format import BUYING_ROLES, CHANNELS, DIRECTIONS, OUTCOMES
 
 def _no_nul(value):
@@ -32,10 +31,10 @@ def _in_bounds(value):
     """
     _no_nul(value)
     if isinstance(value, (date, datetime)):
-        if not bounds.DATES.holds(value):
-            day = value.date() if isinstance(value, datetime) else value  # isoformat: %Y writes year 1 as "1"
-            raise ValueError(f"{day.isoformat()} is out of range: give a date from {bounds.DATES.first:%Y-%m-%d} "
-                             f"to {bounds.DATES.last:%Y-%m-%d}")
+        try:
+            bounds.DATES.check("value", value)
+        except bounds.OutOfBounds as exc:
+            raise ValueError(exc.message) from None  # pydantic names the field
     elif isinstance(value, int) and not isinstance(value, bool):
         if not -(2 ** 63) < value < 2 ** 63:
             raise ValueError("is out of range: too large a whole number")

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 
 from bestby import clock
-from bestby.bounds import DATES, OutOfBounds
+from bestby.bounds import DATES, EXACT_DIGITS, OutOfBounds
 from bestby.audit.services import record
 from bestby.goals.models import Quota
 from bestby.people import access
@@ -29,7 +29,7 @@ __all__ = ["QuotaDenied", "QuotaError", "QuotaValues", "change_quota", "create_q
            "owner_exists", "quota_values", "snapshot"]
 
 TEAM = "team:"
-MAX_AMOUNT = Decimal("1e13")  # 15 significant digits, 2 after the point (bestby.bounds.EXACT_DIGITS)
+MAX_AMOUNT = Decimal(10) ** (EXACT_DIGITS - 2)  # 15 significant digits (bestby.bounds), 2 after the point
 
 
 class QuotaError(ValueError):
